@@ -1,0 +1,1 @@
+"""The NHSmail helpdesk phone companion for care homes in England."""

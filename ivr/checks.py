@@ -1,0 +1,229 @@
+"""Whole-graph checks, run when content loads, so no caller ever falls into a broken node.
+
+Every reference resolves, every node is reachable from the start, every interactive
+node has a way out when the caller stays silent, the reserved keys are never reused
+as menu choices, and every SMS template fits GSM-7 and its segment budget with its
+placeholders at their longest.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from ivr import gsm7
+from ivr.content import Content, Entry, Menu, Message, Steps, placeholders
+
+KEY_PLACEHOLDERS = frozenset(
+    {"key_repeat", "key_main_menu", "key_back", "key_slow", "key_next", "key_spell", "key_text_me"}
+)
+NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {"helpdesk", "mobile", "ticket"}
+ODS_PLACEHOLDERS = frozenset({"ods", "mailbox"})
+PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "option": frozenset({"label", "key"}),
+    "reprompt_wrong": frozenset({"key"}),
+    "step_position": frozenset({"number", "total"}),
+    "pushback": frozenset({"they_say", "you_say"}),
+    "spell_ods": frozenset({"nato", "mailbox_spelled"}),
+    "nato_letter": frozenset({"char", "word"}),
+    "nato_digit": frozenset({"char"}),
+}
+SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk"})
+LONGEST_ODS = "VXXXX"
+LONGEST_MAILBOX = "care.vxxxx@nhs.net"
+
+
+def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+
+    def where(node_id: str) -> str:
+        return f"{origin.get('nodes.' + node_id, '?')}: node '{node_id}'"
+
+    _check_keys(content, problems)
+    _check_meta(content, problems)
+    for node_id, node in content.nodes.items():
+        _check_node(content, node_id, node, where(node_id), problems)
+    for name, template in content.sms.items():
+        _check_sms(content, name, template.body, template.max_segments, origin, problems)
+    if not problems:
+        _check_reachable(content, where, problems)
+        _check_ways_out(content, where, problems)
+    return problems
+
+
+def _check_keys(content: Content, problems: list[str]) -> None:
+    for label, keys in (("menu", content.keys.menu_keys()), ("step", content.keys.step_keys())):
+        values = list(keys.values())
+        clashes = sorted({key for key in values if values.count(key) > 1})
+        if clashes:
+            problems.append(f"[keys]: the {label} keys must differ, but {', '.join(clashes)} is used twice")
+    for name, text in content.phrases.model_dump().items():
+        allowed = PHRASE_PLACEHOLDERS.get(name, frozenset()) | KEY_PLACEHOLDERS | {"helpdesk"}
+        _check_placeholders(f"[phrases]: field '{name}'", text, allowed, problems)
+
+
+def _check_meta(content: Content, problems: list[str]) -> None:
+    meta = content.meta
+    for field in ("start", "main_menu", "fallback", "text_me"):
+        target = getattr(meta, field)
+        if target not in content.nodes:
+            problems.append(f"[meta]: field '{field}': no node called '{target}'")
+    if not isinstance(content.nodes.get(meta.main_menu), Menu | type(None)):
+        problems.append(f"[meta]: field 'main_menu': node '{meta.main_menu}' must be a menu")
+    if meta.default_sms not in content.sms:
+        problems.append(f"[meta]: field 'default_sms': no sms template called '{meta.default_sms}'")
+    text_me = content.nodes.get(meta.text_me)
+    if text_me is not None and not (isinstance(text_me, Entry) and text_me.check == "uk_mobile"):
+        problems.append(f"[meta]: field 'text_me': node '{meta.text_me}' must be an entry with check uk_mobile")
+
+
+def _check_node(content: Content, node_id: str, node: object, where: str, problems: list[str]) -> None:
+    def ref(field: str, target: str | None, table: str = "nodes") -> None:
+        known = content.nodes if table == "nodes" else content.sms
+        if target is not None and target not in known:
+            kind = "node" if table == "nodes" else "sms template"
+            problems.append(f"{where}: field '{field}': no {kind} called '{target}'")
+
+    def text(field: str, value: str | None, with_ods: bool = False) -> None:
+        if value is not None:
+            allowed = NODE_PLACEHOLDERS | (ODS_PLACEHOLDERS if with_ods else frozenset())
+            _check_placeholders(f"{where}: field '{field}'", value, allowed, problems)
+
+    if isinstance(node, Menu):
+        text("say", node.say)
+        text("say_with_ods", node.say_with_ods, with_ods=True)
+        reserved = {key: name for name, key in content.keys.menu_keys().items()}
+        seen: set[str] = set()
+        for index, option in enumerate(node.options):
+            field = f"options.{index}"
+            if option.key in reserved:
+                problems.append(
+                    f"{where}: field '{field}.key': '{option.key}' is reserved on every menu "
+                    f"for '{reserved[option.key]}'"
+                )
+            if option.key in seen:
+                problems.append(f"{where}: field '{field}.key': key '{option.key}' is used twice")
+            if option.key not in "0123456789*#":
+                problems.append(f"{where}: field '{field}.key': '{option.key}' is not a keypad key")
+            seen.add(option.key)
+            text(f"{field}.label", option.label)
+            ref(f"{field}.goto", option.goto)
+            ref(f"{field}.after", option.after)
+            ref(f"{field}.sms", option.sms, "sms")
+        ref("fallback", node.fallback)
+    elif isinstance(node, Steps):
+        for index, step in enumerate(node.steps):
+            text(f"steps.{index}.say", step.say)
+            text(f"steps.{index}.say_with_ods", step.say_with_ods, with_ods=True)
+        for index, pushback in enumerate(node.pushbacks):
+            text(f"pushbacks.{index}.helpdesk", pushback.helpdesk)
+            text(f"pushbacks.{index}.reply", pushback.reply)
+        text("title", node.title)
+        ref("sms", node.sms, "sms")
+        ref("then", node.then)
+        ref("fallback", node.fallback)
+        numbers = [n.scenario for n in content.nodes.values() if isinstance(n, Steps) and n.scenario]
+        if node.scenario is not None and numbers.count(node.scenario) > 1:
+            problems.append(f"{where}: field 'scenario': number {node.scenario} is used by another scenario")
+    elif isinstance(node, Entry):
+        text("say", node.say)
+        text("invalid", node.invalid)
+        ref("then", node.then)
+        ref("fallback", node.fallback)
+    elif isinstance(node, Message):
+        text("say", node.say)
+        ref("then", node.then)
+        ways = [node.then is not None, node.resume, node.hangup]
+        if sum(ways) != 1:
+            problems.append(f"{where}: needs exactly one of 'then', 'resume' or 'hangup' (a way to carry on)")
+
+
+def _check_placeholders(where: str, text: str, allowed: frozenset[str], problems: list[str]) -> None:
+    for name in placeholders(text):
+        if name not in allowed:
+            problems.append(f"{where}: unknown placeholder {{{name}}} (allowed here: {', '.join(sorted(allowed))})")
+    if text.count("{") != text.count("}"):
+        problems.append(f"{where}: unbalanced braces")
+
+
+def _check_sms(
+    content: Content, name: str, body: str, budget: int, origin: dict[str, str], problems: list[str]
+) -> None:
+    where = f"{origin.get('sms.' + name, '?')}: sms template '{name}'"
+    before = len(problems)
+    _check_placeholders(f"{where}: field 'body'", body, SMS_PLACEHOLDERS, problems)
+    if len(problems) > before:
+        return
+    phrases = content.phrases
+    longest = body.format(
+        ods=max(LONGEST_ODS, phrases.ods_unknown_sms, key=gsm7.septets),
+        mailbox=max(LONGEST_MAILBOX, phrases.mailbox_unknown_sms, key=gsm7.septets),
+        helpdesk=content.meta.helpdesk_number,
+    )
+    bad = gsm7.non_gsm7(longest)
+    if bad:
+        problems.append(f"{where}: field 'body': not GSM-7: {' '.join(repr(c) for c in bad)}")
+        return
+    counted = gsm7.count(longest)
+    if counted.segments > budget:
+        problems.append(
+            f"{where}: field 'body': {counted.segments} segments at its longest "
+            f"({counted.units} characters), over its budget of {budget}"
+        )
+
+
+def fallback_of(content: Content, node: Menu | Steps | Entry) -> str:
+    """Where a caller goes once silence or wrong keys have used up a node's retries."""
+    return node.fallback or content.meta.fallback
+
+
+def edges(content: Content, node_id: str) -> list[str]:
+    """Where a node can lead: the graph the reachability and way-out checks walk."""
+    node = content.nodes[node_id]
+    if isinstance(node, Menu):
+        out = [option.goto for option in node.options] + [o.after for o in node.options if o.after]
+        return [*out, fallback_of(content, node), content.meta.main_menu]
+    if isinstance(node, Steps):
+        return [node.then, content.meta.text_me, fallback_of(content, node), content.meta.main_menu]
+    if isinstance(node, Entry):
+        return [node.then, fallback_of(content, node)]
+    return [node.then] if node.then else []
+
+
+def _check_reachable(content: Content, where: Callable[[str], str], problems: list[str]) -> None:
+    start = content.meta.start
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for target in edges(content, queue.popleft()):
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    for node_id in content.nodes:
+        if node_id not in seen:
+            problems.append(f"{where(node_id)}: cannot be reached from '{start}'")
+
+
+def _check_ways_out(content: Content, where: Callable[[str], str], problems: list[str]) -> None:
+    """A caller who never presses a key must be led, fallback by fallback, to a goodbye."""
+    for node_id, start in content.nodes.items():
+        if isinstance(start, Message):
+            continue  # messages wait for nothing; the nodes they lead to are checked
+        path = [node_id]
+        current = node_id
+        while True:
+            node = content.nodes[current]
+            if isinstance(node, Message):
+                if node.hangup:
+                    break
+                if node.resume or node.then is None:
+                    problems.append(f"{where(node_id)}: silence leads to '{current}', which resumes, not a goodbye")
+                    break
+                current = node.then
+            else:
+                current = fallback_of(content, node)
+            if current in path:
+                chain = " -> ".join([*path, current])
+                problems.append(f"{where(node_id)}: silence loops and never says goodbye: {chain}")
+                break
+            path.append(current)

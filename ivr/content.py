@@ -1,0 +1,292 @@
+"""The content model: every word the companion says or texts, loaded from `prompts/*.toml`.
+
+The loader reads each file, validates each section with pydantic (frozen models,
+unknown keys rejected) and reports problems as one line each, naming the file,
+the node and the field. The whole-graph checks live in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+KEYPAD = "0123456789*#"
+EntryCheck = Literal["uk_mobile", "ods_code", "ticket_number"]
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class ContentError(Exception):
+    """Content that cannot be used; `problems` holds one clear line per fault."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+Text = Annotated[str, Field(min_length=1)]
+NodeId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class Meta(Strict):
+    reviewed_on: date
+    helpdesk_number: Annotated[str, Field(pattern=r"^0\d{3} \d{3} \d{4}$")]
+    start: NodeId
+    main_menu: NodeId
+    fallback: NodeId
+    text_me: NodeId
+    default_sms: NodeId  # sent by a "text me" before the caller has heard any topic
+    retry_cap: Annotated[int, Field(ge=1, le=5)] = 3
+    key_timeout_seconds: Annotated[int, Field(ge=3, le=30)] = 7
+    entry_timeout_seconds: Annotated[int, Field(ge=3, le=30)] = 10
+
+
+class Keys(Strict):
+    """The reserved keys. The menu ones mean the same on every menu; the step ones inside a scenario."""
+
+    repeat: str = "*"
+    main_menu: str = "0"
+    back: str = "9"
+    slow: str = "8"
+    next: str = "1"
+    spell: str = "4"
+    text_me: str = "5"
+
+    @field_validator("*")
+    @classmethod
+    def _one_key(cls, value: str) -> str:
+        if len(value) != 1 or value not in KEYPAD:
+            raise ValueError(f"must be one keypad key (0-9, * or #), not {value!r}")
+        return value
+
+    def menu_keys(self) -> dict[str, str]:
+        return {"repeat": self.repeat, "main_menu": self.main_menu, "back": self.back, "slow": self.slow}
+
+    def step_keys(self) -> dict[str, str]:
+        return {**self.menu_keys(), "next": self.next, "spell": self.spell, "text_me": self.text_me}
+
+
+class Phrases(Strict):
+    """The engine's own words: re-prompts, key help, step framing, read-back patterns."""
+
+    option: Text
+    reprompt_silence: Text
+    reprompt_wrong: Text
+    reprompt_full: Text
+    keys_help_menu: Text
+    keys_help_steps: Text
+    step_position: Text
+    step_prompt: Text
+    last_step: Text
+    pushback: Text
+    slow_on: Text
+    slow_off: Text
+    spell_ods: Text
+    spell_unknown: Text
+    nato_letter: Text
+    nato_digit: Text
+    entry_restart: Text
+    restart_apology: Text
+    ods_unknown_sms: Text
+    mailbox_unknown_sms: Text
+
+
+class Option(Strict):
+    key: Annotated[str, Field(min_length=1, max_length=1)]
+    label: Text
+    goto: NodeId
+    sms: NodeId | None = None  # which text a "text me" started here sends
+    after: NodeId | None = None  # where to carry on once that text flow is done
+
+
+class Interactive(Strict):
+    retry_cap: Annotated[int, Field(ge=1, le=5)] | None = None
+    fallback: NodeId | None = None
+
+
+class Menu(Interactive):
+    kind: Literal["menu"]
+    say: Text
+    say_with_ods: Text | None = None
+    options: Annotated[tuple[Option, ...], Field(min_length=1, max_length=8)]
+
+
+class Step(Strict):
+    say: Text
+    say_with_ods: Text | None = None
+
+
+class Pushback(Strict):
+    helpdesk: Text
+    reply: Text
+
+
+class Steps(Interactive):
+    kind: Literal["steps"]
+    title: Text
+    scenario: Annotated[int, Field(ge=1, le=9)] | None = None
+    steps: Annotated[tuple[Step, ...], Field(min_length=1)]
+    pushbacks: tuple[Pushback, ...] = ()
+    sms: NodeId
+    then: NodeId
+
+
+class Entry(Interactive):
+    kind: Literal["entry"]
+    say: Text
+    check: EntryCheck
+    invalid: Text
+    then: NodeId
+
+
+class Message(Strict):
+    kind: Literal["message"]
+    say: Text
+    slow: bool = False
+    send_sms: bool = False
+    then: NodeId | None = None
+    resume: bool = False
+    hangup: bool = False
+
+
+Node = Annotated[Menu | Steps | Entry | Message, Field(discriminator="kind")]
+
+
+class SmsTemplate(Strict):
+    body: Text
+    max_segments: Annotated[int, Field(ge=1, le=6)] = 3
+
+
+class Content(Strict):
+    meta: Meta
+    keys: Keys
+    phrases: Phrases
+    nodes: dict[str, Node]
+    sms: dict[str, SmsTemplate]
+    files: tuple[str, ...] = ()
+
+    def scenarios(self) -> list[tuple[str, Steps]]:
+        found = [(nid, n) for nid, n in self.nodes.items() if isinstance(n, Steps) and n.scenario]
+        return sorted(found, key=lambda item: item[1].scenario or 0)
+
+
+class _NodeAdapter(Strict):
+    node: Node
+
+
+SINGLE_SECTIONS: dict[str, type[BaseModel]] = {"meta": Meta, "keys": Keys, "phrases": Phrases}
+TABLE_SECTIONS = {"nodes", "sms"}
+
+
+def load(directory: Path) -> Content:
+    """Load and check every `*.toml` file in `directory`; raise ContentError listing every problem."""
+    from ivr.checks import check_graph  # the checks need the models defined above
+
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise ContentError([f"{directory}: no .toml files found"])
+    problems: list[str] = []
+    single: dict[str, tuple[str, Any]] = {}
+    nodes: dict[str, Any] = {}
+    sms: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for path in files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            problems.append(f"{path.name}: not valid TOML: {error}")
+            continue
+        for section, value in data.items():
+            if section in SINGLE_SECTIONS:
+                if section in single:
+                    problems.append(f"{path.name}: [{section}] is already given in {single[section][0]}")
+                else:
+                    single[section] = (path.name, value)
+            elif section in TABLE_SECTIONS and isinstance(value, dict):
+                _parse_tables(path.name, section, value, nodes if section == "nodes" else sms, origin, problems)
+            else:
+                allowed = ", ".join(sorted([*SINGLE_SECTIONS, *TABLE_SECTIONS]))
+                problems.append(f"{path.name}: unknown section [{section}] (allowed: {allowed})")
+    parsed: dict[str, Any] = {}
+    for section, model in SINGLE_SECTIONS.items():
+        if section not in single:
+            problems.append(f"{directory}: no file gives the [{section}] section")
+            continue
+        filename, value = single[section]
+        try:
+            parsed[section] = model.model_validate(value)
+        except ValidationError as error:
+            problems.extend(_describe(filename, f"[{section}]", error))
+    if problems:
+        raise ContentError(problems)
+    content = Content(
+        meta=parsed["meta"],
+        keys=parsed["keys"],
+        phrases=parsed["phrases"],
+        nodes=nodes,
+        sms=sms,
+        files=tuple(path.name for path in files),
+    )
+    problems = check_graph(content, origin)
+    if problems:
+        raise ContentError(problems)
+    return content
+
+
+def _parse_tables(
+    filename: str,
+    section: str,
+    tables: dict[str, Any],
+    into: dict[str, Any],
+    origin: dict[str, str],
+    problems: list[str],
+) -> None:
+    for name, value in tables.items():
+        where = f"{section}.{name}"
+        if where in origin:
+            problems.append(f"{filename}: [{where}] is already defined in {origin[where]}")
+            continue
+        origin[where] = filename
+        try:
+            if section == "nodes":
+                if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                    problems.append(f"{filename}: node '{name}': ids are lower case letters, digits and _")
+                    continue
+                into[name] = _NodeAdapter.model_validate({"node": value}).node
+            else:
+                into[name] = SmsTemplate.model_validate(value)
+        except ValidationError as error:
+            label = f"node '{name}'" if section == "nodes" else f"sms template '{name}'"
+            problems.extend(_describe(filename, label, error, strip_first="node" if section == "nodes" else None))
+
+
+def _describe(filename: str, label: str, error: ValidationError, strip_first: str | None = None) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        if strip_first and loc and loc[0] == strip_first:
+            loc = loc[1:]
+        # The discriminated union adds the kind's name to the path: it says nothing to an editor.
+        if loc and loc[0] in {"menu", "steps", "entry", "message"}:
+            loc = loc[1:]
+        field = ".".join(loc) or "(whole entry)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        elif item["type"] == "union_tag_invalid" or item["type"] == "union_tag_not_found":
+            message = "'kind' must be one of: menu, steps, entry, message"
+        lines.append(f"{filename}: {label}: field '{field}': {message}")
+    return lines
+
+
+def placeholders(text: str) -> list[str]:
+    return PLACEHOLDER.findall(text)

@@ -1,0 +1,44 @@
+"""UK telephone numbers: which mobiles may receive a text, and how numbers appear in logs."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+# Guernsey, Jersey and the Isle of Man share +44 but are not GB to phonenumbers.
+CROWN_DEPENDENCIES = frozenset({"GG", "JE", "IM"})
+
+
+def uk_mobile(text: str, *, allow_crown_dependencies: bool = False) -> str | None:
+    """The number in E.164 if `text` is a mobile a text can be sent to, else None.
+
+    Only true mobiles pass: phonenumbers classes 070 as personal numbering and 076 as
+    pagers, and landlines, 03 and premium ranges are other types again.
+    """
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    allowed = {"GB"} | (CROWN_DEPENDENCIES if allow_crown_dependencies else set())
+    if region not in allowed or phonenumbers.number_type(number) != PhoneNumberType.MOBILE:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_digits(e164: str) -> str:
+    """'+447400123456' -> '07400123456', as a caller would key it."""
+    number = phonenumbers.parse(e164, "GB")
+    return "0" + str(number.national_number)
+
+
+def mask(number: str | None) -> str:
+    """Keep only the last three digits, for logs: '+447400123456' -> '*********456'."""
+    if not number:
+        return "(none)"
+    digits = [c for c in number if c.isdigit()]
+    if len(digits) <= 3:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 3) + "".join(digits[-3:])

@@ -1,0 +1,105 @@
+"""How things are said: codes, numbers and keys spoken so that both front-ends agree.
+
+Everything here turns a value into words for the ear. Codes are spoken as
+characters separated by commas, because Twilio's neural voices ignore SSML
+`say-as characters` while a comma-separated list is read one by one everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+NATO = {
+    "A": "Alpha", "B": "Bravo", "C": "Charlie", "D": "Delta", "E": "Echo", "F": "Foxtrot",
+    "G": "Golf", "H": "Hotel", "I": "India", "J": "Juliett", "K": "Kilo", "L": "Lima",
+    "M": "Mike", "N": "November", "O": "Oscar", "P": "Papa", "Q": "Quebec", "R": "Romeo",
+    "S": "Sierra", "T": "Tango", "U": "Uniform", "V": "Victor", "W": "Whiskey", "X": "X-ray",
+    "Y": "Yankee", "Z": "Zulu",
+}  # fmt: skip
+
+KEY_NAMES = {"*": "star", "#": "hash"}
+
+# Speech runs at about 150 words a minute on the phone and in espeak-ng.
+WORDS_PER_SECOND = 2.5
+
+
+def characters(code: str) -> str:
+    """'VL15A' -> 'V, L, 1, 5, A'."""
+    return ", ".join(code.upper())
+
+
+def nato(code: str, letter: str, digit: str) -> str:
+    """Spell a code with NATO words, using the content's patterns for letters and digits."""
+    parts = []
+    for char in code.upper():
+        if char in NATO:
+            parts.append(letter.format(char=char, word=NATO[char]))
+        else:
+            parts.append(digit.format(char=char))
+    return ", ".join(parts)
+
+
+def mailbox_address(ods: str) -> str:
+    """The shared mailbox address as written: care.<ods>@nhs.net in lower case."""
+    return f"care.{ods.lower()}@nhs.net"
+
+
+def spelled_address(address: str) -> str:
+    """'care.vl15a@nhs.net' -> 'care dot v, l, 1, 5, a, at n, h, s, dot net'.
+
+    Whole words that a listener knows ('care', 'net') stay words; the rest is spelled.
+    """
+    local, _, domain = address.partition("@")
+    return f"{_spell_dotted(local)} at {_spell_dotted(domain)}"
+
+
+def _spell_dotted(text: str) -> str:
+    spoken = []
+    for part in text.split("."):
+        if part in {"care", "net", "com", "uk", "org"}:
+            spoken.append(part)
+        else:
+            spoken.append(", ".join(part))
+    return " dot ".join(spoken)
+
+
+def digits_grouped(number: str) -> str:
+    """'0333 200 1133' -> '0 3 3 3, 2 0 0, 1 1 3 3': each digit, grouped as written."""
+    groups = number.split()
+    return ", ".join(" ".join(group) for group in groups)
+
+
+def mobile_grouped(digits: str) -> str:
+    """A UK mobile read back in the usual groups: '07400123456' -> '0 7 4 0 0, 1 2 3, 4 5 6'."""
+    if len(digits) == 11:
+        return digits_grouped(f"{digits[:5]} {digits[5:8]} {digits[8:]}")
+    return digits_grouped(digits)
+
+
+def key_name(key: str) -> str:
+    return KEY_NAMES.get(key, key)
+
+
+def word_count(text: str) -> int:
+    return len(re.findall(r"[\w']+", text))
+
+
+def seconds(text: str) -> float:
+    return word_count(text) / WORDS_PER_SECOND
+
+
+SPOKEN_DIGITS = {
+    "zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "star": "*", "hash": "#",
+}  # fmt: skip
+
+
+def digits_from_speech(text: str) -> str:
+    """What a caller said, as keys: 'one' -> '1', '0 7 4 0 0' -> '07400'. Other words are dropped."""
+    keys = []
+    for word in re.findall(r"[a-z]+|\d|[*#]", text.lower()):
+        if word.isdigit() or word in "*#":
+            keys.append(word)
+        elif word in SPOKEN_DIGITS:
+            keys.append(SPOKEN_DIGITS[word])
+    return "".join(keys)

@@ -1,0 +1,53 @@
+# Sourced by the entry points in scripts/: set up a fresh machine, then leave them to run.
+# - .venv is created when missing;
+# - the package and its dev extras are (re)installed when pyproject.toml changed;
+# - the Debian packages the product needs are installed when missing and apt-get is usable (root),
+#   otherwise we say what to install and carry on (the rehearsal still works as text).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+DEBIAN_PACKAGES=(libespeak-ng1 alsa-utils)
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+
+say() { printf '%s\n' "$*" >&2; }
+
+ensure_debian_packages() {
+  local missing=() pkg
+  command -v dpkg-query >/dev/null 2>&1 || { say "note: not a Debian system; install espeak-ng and an audio player yourself"; return 0; }
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian packages: ${missing[*]}"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null \
+      || say "warning: could not install ${missing[*]}; speech will be unavailable"
+  else
+    say "note: speech needs these Debian packages: sudo apt-get install ${missing[*]}"
+  fi
+}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+      || { say "error: Python 3.11 or newer is needed (found $("$PYTHON" --version 2>&1))"; exit 1; }
+    say "creating .venv"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.pyproject.sha256" want
+  want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing the companion and its tools into .venv (pyproject.toml changed)"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    "$VENV/bin/python" -m pip install --quiet -e ".[dev,postgres]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    "$VENV/bin/python" -c 'import ivr.cli' || { say "error: the install failed"; exit 1; }
+    echo "$want" > "$stamp"
+  fi
+}
+
+ensure_debian_packages
+ensure_venv
+export PATH="$VENV/bin:$PATH"
