@@ -227,3 +227,47 @@ def _check_ways_out(content: Content, where: Callable[[str], str], problems: lis
                 problems.append(f"{where(node_id)}: silence loops and never says goodbye: {chain}")
                 break
             path.append(current)
+
+
+def tree_parents(content: Content) -> dict[str, str]:
+    """The node each node is first reached from, breadth first from the main menu, by keys alone.
+
+    "Back" goes to this parent, as "previous menu" does on most phone lines: a fixed place,
+    so the caller can predict it and the call's state stays small.
+    """
+    main = content.meta.main_menu
+    parents: dict[str, str] = {}
+    queue = deque([main])
+    while queue:
+        node_id = queue.popleft()
+        node = content.nodes[node_id]
+        if isinstance(node, Menu):
+            targets = [option.goto for option in node.options]
+        elif isinstance(node, Steps | Entry) or node.then:
+            targets = [node.then] if node.then else []
+        else:
+            targets = []
+        for target in targets:
+            if target != main and target not in parents:
+                parents[target] = node_id
+                queue.append(target)
+    return parents
+
+
+def text_flow(content: Content) -> frozenset[str]:
+    """The "text me" nodes: from the mobile entry up to the message that sends the text."""
+    flow: set[str] = set()
+    queue = deque([content.meta.text_me])
+    while queue:
+        node_id = queue.popleft()
+        if node_id in flow:
+            continue
+        flow.add(node_id)
+        node = content.nodes[node_id]
+        if isinstance(node, Menu):
+            queue.extend(option.goto for option in node.options)
+        elif isinstance(node, Entry):
+            queue.append(node.then)
+        elif isinstance(node, Message) and not node.send_sms and node.then:
+            queue.append(node.then)
+    return frozenset(flow)

@@ -173,6 +173,10 @@ class Content(Strict):
     nodes: dict[str, Node]
     sms: dict[str, SmsTemplate]
     files: tuple[str, ...] = ()
+    # Derived when loading: each node's parent in the tree (where "back" goes), and the
+    # nodes of the "text me" flow (the only place a pending text is remembered).
+    parents: dict[str, str] = Field(default_factory=dict)
+    text_flow: frozenset[str] = frozenset()
 
     def scenarios(self) -> list[tuple[str, Steps]]:
         found = [(nid, n) for nid, n in self.nodes.items() if isinstance(n, Steps) and n.scenario]
@@ -189,7 +193,7 @@ TABLE_SECTIONS = {"nodes", "sms"}
 
 def load(directory: Path) -> Content:
     """Load and check every `*.toml` file in `directory`; raise ContentError listing every problem."""
-    from ivr.checks import check_graph  # the checks need the models defined above
+    from ivr.checks import check_graph, text_flow, tree_parents  # the checks need the models defined above
 
     files = sorted(directory.glob("*.toml"))
     if not files:
@@ -239,7 +243,7 @@ def load(directory: Path) -> Content:
     problems = check_graph(content, origin)
     if problems:
         raise ContentError(problems)
-    return content
+    return content.model_copy(update={"parents": tree_parents(content), "text_flow": text_flow(content)})
 
 
 def _parse_tables(
@@ -282,8 +286,8 @@ def _describe(filename: str, label: str, error: ValidationError, strip_first: st
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field (a typo?)"
-        elif item["type"] == "union_tag_invalid" or item["type"] == "union_tag_not_found":
-            message = "'kind' must be one of: menu, steps, entry, message"
+        elif item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            field, message = "kind", "must be one of: menu, steps, entry, message"
         lines.append(f"{filename}: {label}: field '{field}': {message}")
     return lines
 

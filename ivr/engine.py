@@ -32,12 +32,12 @@ class CallState(BaseModel):
     attempts: int = 0
     slow: bool = False
     turn: int = 0
-    history: tuple[str, ...] = ()
     ods: str | None = None
     mailbox: str | None = None
     mobile: str | None = None
     ticket: str | None = None
-    topic: str | None = None  # the SMS template a "text me" will send
+    # Only while a "text me" is under way: what to send, and where the caller carries on.
+    topic: str | None = None
     resume_node: str | None = None
     resume_step: int = 0
     ended: bool = False
@@ -145,8 +145,8 @@ class _Call:
         for _ in range(MAX_MESSAGES_PER_TURN):
             self.update(node=node_id, step=step, attempts=0)
             node = self.content.nodes[node_id]
-            if isinstance(node, Steps):  # what the caller hears now is what "text me" will send
-                self.update(topic=node.sms)
+            if node_id not in self.content.text_flow and self.state.topic:
+                self.update(topic=None, resume_node=None, resume_step=0)  # the caller left the flow
             if not isinstance(node, Message):
                 self.prompt(node, full=True)
                 return
@@ -166,24 +166,11 @@ class _Call:
                 node_id, step = self.content.meta.main_menu, 0
         raise RuntimeError(f"messages flow on for more than {MAX_MESSAGES_PER_TURN} nodes from {node_id!r}")
 
-    def forward(self, target: str) -> None:
-        """Go on to `target`, remembering where we were so 'back' can return."""
-        history = (*self.state.history, self.state.node)
-        if target in history:  # going forward to a node already behind us is going back to it
-            history = history[: history.index(target)]
-        self.update(history=history)
-        self.enter(target)
-
     def back(self) -> None:
-        if not self.state.history:
-            self.go_main()
-            return
-        *rest, previous = self.state.history
-        self.update(history=tuple(rest))
-        self.enter(previous)
+        """Up to the node's parent in the tree; the main menu when it has none."""
+        self.enter(self.content.parents.get(self.state.node, self.content.meta.main_menu))
 
     def go_main(self) -> None:
-        self.update(history=())
         self.enter(self.content.meta.main_menu)
 
     # --- prompts ----------------------------------------------------------------
@@ -227,7 +214,6 @@ class _Call:
         attempts = self.state.attempts + 1
         cap = node.retry_cap or self.content.meta.retry_cap
         if attempts >= cap:
-            self.update(history=())
             self.enter(fallback_of(self.content, node))
             return
         self.update(attempts=attempts)
@@ -282,10 +268,10 @@ class _Call:
             return
         for option in node.options:
             if option.key == key:
-                if option.goto == self.content.meta.text_me:
-                    topic = option.sms or self.state.topic or self.content.meta.default_sms
+                if option.goto == self.content.meta.text_me and self.state.node not in self.content.text_flow:
+                    topic = option.sms or self.content.meta.default_sms
                     self.update(topic=topic, resume_node=option.after or self.state.node, resume_step=0)
-                self.forward(option.goto)
+                self.enter(option.goto)
                 return
         self.wrong_key(node, key)
 
@@ -298,7 +284,7 @@ class _Call:
                 self.update(step=step + 1, attempts=0)
                 self.prompt(node, full=True)
             else:
-                self.forward(node.then)
+                self.enter(node.then)
         elif key == keys.back:
             if step > 0:
                 self.update(step=step - 1, attempts=0)
@@ -311,7 +297,7 @@ class _Call:
             self.prompt(node, full=False)
         elif key == keys.text_me:
             self.update(topic=node.sms, resume_node=self.state.node, resume_step=step)
-            self.forward(self.content.meta.text_me)
+            self.enter(self.content.meta.text_me)
         else:
             self.wrong_key(node, key)
 
@@ -342,7 +328,7 @@ class _Call:
             return
         field = {"uk_mobile": "mobile", "ods_code": "ods", "ticket_number": "ticket"}[node.check]
         self.update(**{field: value})
-        self.forward(node.then)
+        self.enter(node.then)
 
     def send_text(self) -> None:
         topic, mobile = self.state.topic, self.state.mobile

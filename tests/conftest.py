@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ivr.content import Content, load
+from ivr.directory import Home, InMemoryDirectory
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPTS = ROOT / "prompts"
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load(PROMPTS)
+
+
+@pytest.fixture()
+def directory() -> InMemoryDirectory:
+    return InMemoryDirectory([Home(ods="VL15A", name="Lindum House", landlines=("+441522123456",))])
+
+
+@pytest.fixture()
+def prompts_copy(tmp_path: Path) -> Path:
+    """A copy of the real prompts, for tests that break one thing in it."""
+    target = tmp_path / "prompts"
+    shutil.copytree(PROMPTS, target)
+    return target

@@ -1,0 +1,165 @@
+"""The content loads, and each kind of broken content is refused with a line naming where and what."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.cli import main
+from ivr.content import Content, ContentError, Steps, load
+from tests.conftest import PROMPTS
+
+
+def test_every_prompts_file_loads(content: Content) -> None:
+    assert set(content.files) == {path.name for path in PROMPTS.glob("*.toml")}
+    assert [node.scenario for _, node in content.scenarios()] == [1, 2, 3]
+    assert content.meta.helpdesk_number == "0333 200 1133"
+
+
+def test_models_are_frozen(content: Content) -> None:
+    with pytest.raises(ValueError, match="frozen"):
+        content.meta.retry_cap = 9  # type: ignore[misc]
+
+
+def _break(prompts: Path, filename: str, old: str, new: str) -> None:
+    path = prompts / filename
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"the fixture edit no longer applies: {old!r} is not in {filename}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _problems(prompts: Path) -> list[str]:
+    with pytest.raises(ContentError) as caught:
+        load(prompts)
+    return caught.value.problems
+
+
+# Each case: (file, text to replace, replacement, a fragment of the expected problem line).
+BROKEN = {
+    "unknown field": (
+        "call.toml", 'say = "Main menu."', 'say = "Main menu."\ncolour = "blue"',
+        "call.toml: node 'main': field 'colour': unknown field",
+    ),
+    "missing field": (
+        "call.toml", 'invalid = "That does not look', 'invalidd = "That does not look',
+        "call.toml: node 'text_me': field 'invalid': Field required",
+    ),
+    "unknown kind": (
+        "call.toml", 'kind = "entry"', 'kind = "question"',
+        "call.toml: node 'text_me': field 'kind': must be one of: menu, steps, entry, message",
+    ),
+    "goto to nowhere": (
+        "triage.toml", 'goto = "all_working"', 'goto = "all_workin"',
+        "triage.toml: node 'triage_shared': field 'options.0.goto': no node called 'all_workin'",
+    ),
+    "unreachable node": (
+        "triage.toml", 'goto = "owner_none"', 'goto = "owner_ask"',
+        "triage.toml: node 'owner_none': cannot be reached from 'welcome'",
+    ),
+    "reserved key as a choice": (
+        "call.toml", '{ key = "7", label = "If you have already', '{ key = "9", label = "If you have already',
+        "call.toml: node 'main': field 'options.6.key': '9' is reserved on every menu for 'back'",
+    ),
+    "same key twice": (
+        "triage.toml",
+        '{ key = "2", label = "If no", goto = "triage_account" }',
+        '{ key = "1", label = "If no", goto = "triage_account" }',
+        "triage.toml: node 'triage_login': field 'options.1.key': key '1' is used twice",
+    ),
+    "entry check that does not exist": (
+        "call.toml", 'check = "uk_mobile"', 'check = "os.system"',
+        "call.toml: node 'text_me': field 'check': Input should be 'uk_mobile', 'ods_code' or 'ticket_number'",
+    ),
+    "message with no way on": (
+        "call.toml", 'say = "Thank you for calling. Good luck with the helpdesk. Goodbye."\nhangup = true',
+        'say = "Thank you for calling. Good luck with the helpdesk. Goodbye."',
+        "call.toml: node 'goodbye': needs exactly one of 'then', 'resume' or 'hangup'",
+    ),
+    "silence that never says goodbye": (
+        "call.toml", 'fallback = "goodbye"\noptions', 'fallback = "fallback"\noptions',
+        "silence loops and never says goodbye: fallback_offer -> fallback -> fallback_offer",
+    ),
+    "unknown placeholder": (
+        "call.toml", 'say = "I heard {mobile}."', 'say = "I heard {mobil}."',
+        "call.toml: node 'text_confirm': field 'say': unknown placeholder {mobil}",
+    ),
+    "ODS placeholder where the code may be unknown": (
+        "prepare.toml", 'say = "Some time.', 'say = "Your code {ods}. Some time.',
+        "prepare.toml: node 'checklist': field 'steps.4.say': unknown placeholder {ods}",
+    ),
+    "text outside GSM-7": (
+        "sms.toml", "Owner: controls", "Owner \u2013 controls",
+        "sms.toml: sms template 'glossary': field 'body': not GSM-7: '\u2013'",
+    ),
+    "text over its budget": (
+        "sms.toml", "max_segments = 2\nbody = \"\"\"Helpdesk did not help?", "max_segments = 1\nbody = \"\"\"Helpdesk did not help?",
+        "sms.toml: sms template 'escalation': field 'body': 2 segments at its longest",
+    ),
+    "bad TOML": (
+        "prepare.toml", '[nodes.glossary]', '[nodes.glossary',
+        "prepare.toml: not valid TOML",
+    ),
+    "unknown sms template": (
+        "prepare.toml", 'sms = "glossary"', 'sms = "glosary"',
+        "prepare.toml: node 'glossary': field 'sms': no sms template called 'glosary'",
+    ),
+    "keys that clash": (
+        "call.toml", 'slow = "8"', 'slow = "0"',
+        "[keys]: the menu keys must differ, but 0 is used twice",
+    ),
+    "stale date": (
+        "call.toml", "reviewed_on = 2026-11-25", 'reviewed_on = "last spring"',
+        "call.toml: [meta]: field 'reviewed_on': Input should be a valid date",
+    ),
+}  # fmt: skip
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_content_is_refused_with_a_clear_line(prompts_copy: Path, case: str) -> None:
+    filename, old, new, expected = BROKEN[case]
+    _break(prompts_copy, filename, old, new)
+    problems = _problems(prompts_copy)
+    assert any(expected in line for line in problems), problems
+
+
+def test_the_same_node_in_two_files_is_refused(prompts_copy: Path) -> None:
+    (prompts_copy / "extra.toml").write_text('[nodes.main]\nkind = "message"\nsay = "Hi."\nhangup = true\n')
+    assert "extra.toml: [nodes.main] is already defined in call.toml" in _problems(prompts_copy)
+
+
+def test_an_unknown_section_is_refused(prompts_copy: Path) -> None:
+    (prompts_copy / "extra.toml").write_text("[menus.main]\nsay = 'x'\n")
+    assert any("extra.toml: unknown section [menus]" in line for line in _problems(prompts_copy))
+
+
+def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
+    assert _problems(tmp_path) == [f"{tmp_path}: no .toml files found"]
+
+
+def test_check_command_summarises_good_content() -> None:
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "ok: " in result.output and "3 scenarios" in result.output and "s of speech" in result.output
+
+
+def test_check_command_reports_problems_without_a_traceback(prompts_copy: Path) -> None:
+    _break(prompts_copy, "triage.toml", 'goto = "all_working"', 'goto = "nowhere"')
+    _break(prompts_copy, "prepare.toml", 'sms = "glossary"', 'sms = "glosary"')
+    result = CliRunner().invoke(main, ["check", "--prompts", str(prompts_copy)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines), lines
+    assert "Traceback" not in result.output
+
+
+def test_check_warns_when_the_content_is_over_a_year_old(prompts_copy: Path) -> None:
+    _break(prompts_copy, "call.toml", "reviewed_on = 2026-11-25", "reviewed_on = 2020-01-31")
+    result = CliRunner().invoke(main, ["check", "--prompts", str(prompts_copy)])
+    assert result.exit_code == 0
+    assert "warning: the content was last reviewed on 2020-01-31" in result.output
+
+
+def test_every_steps_node_has_a_text(content: Content) -> None:
+    for node in content.nodes.values():
+        if isinstance(node, Steps):
+            assert node.sms in content.sms

@@ -1,0 +1,188 @@
+"""The engine, walked exhaustively and poked at its edges."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from ivr import engine
+from ivr.content import Content, Entry, Message
+from ivr.directory import InMemoryDirectory
+from ivr.engine import CallState
+from ivr.turn import Ask, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Turn, words
+
+KEY_INPUTS: list[Input] = [*(Keys(k) for k in "0123456789*#"), Silence(), Speech("two"), Keys("12"), Keys("")]
+ENTRY_INPUTS: list[Input] = [
+    Keys("07400123456#"),
+    Keys("07400123456"),
+    Keys("01522123456#"),
+    Keys("0740*"),
+    Keys("0740*07400123456#"),
+    Keys("#"),
+    Silence(),
+    Speech("oh seven four oh oh one two three four five six"),
+]
+
+
+def _identity(state: CallState) -> CallState:
+    """States that differ only by turn number behave the same."""
+    return state.model_copy(update={"turn": 0})
+
+
+def _check_turn(turn: Turn, state: CallState, content: Content) -> None:
+    assert turn, "an empty turn: the caller would hear nothing"
+    ends = [step for step in turn if isinstance(step, Ask | Hangup)]
+    assert len(ends) == 1 and turn[-1] is ends[0], f"a turn must end in one Ask or one Hangup: {turn}"
+    for step in turn:
+        if isinstance(step, Say):
+            assert step.text.strip(), "an empty prompt"
+            assert "{" not in step.text and "}" not in step.text, step.text
+    if isinstance(turn[-1], Hangup):
+        assert state.ended
+    else:
+        node = content.nodes[state.node]
+        assert not isinstance(node, Message), "a call must never rest on a message"
+        expected = "entry" if isinstance(node, Entry) else "key"
+        assert isinstance(turn[-1], Ask) and turn[-1].mode == expected
+
+
+def explore(content: Content, directory: InMemoryDirectory) -> dict[CallState, CallState]:
+    """Every distinct state reachable from the start by any input; each turn checked on the way."""
+    seen: dict[CallState, CallState] = {}
+    queue: deque[CallState] = deque()
+    for ods in (None, "VL15A"):
+        turn, state = engine.start(content, directory, ods=ods)
+        _check_turn(turn, state, content)
+        seen[_identity(state)] = state
+        queue.append(state)
+    while queue:
+        state = queue.popleft()
+        if state.ended:
+            continue
+        node = content.nodes[state.node]
+        for given in ENTRY_INPUTS if isinstance(node, Entry) else KEY_INPUTS:
+            turn, after = engine.advance(content, directory, state, given)
+            _check_turn(turn, after, content)
+            key = _identity(after)
+            if key not in seen:
+                seen[key] = after
+                queue.append(after)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def reachable(content: Content) -> dict[CallState, CallState]:
+    return explore(content, InMemoryDirectory())
+
+
+def test_every_reachable_state_is_sound(content: Content, reachable: dict[CallState, CallState]) -> None:
+    visited = {state.node for state in reachable}
+    interactive = {nid for nid, node in content.nodes.items() if not isinstance(node, Message)}
+    assert interactive <= visited, f"never reached: {interactive - visited}"
+    assert len(reachable) > 1000
+    print(f"\n{len(reachable)} distinct states over {len(visited)} nodes")
+
+
+def test_silence_always_ends_in_a_goodbye(content: Content, reachable: dict[CallState, CallState]) -> None:
+    longest = 0
+    for state in reachable.values():
+        turns = 0
+        while not state.ended:
+            turn, state = engine.advance(content, InMemoryDirectory(), state, Silence())
+            turns += 1
+            assert turns <= 12, f"silence never ends the call from {state.node}"
+        assert isinstance(turn[-1], Hangup)
+        longest = max(longest, turns)
+    assert longest >= 4  # cap on the node, the fallback, the offer, the goodbye
+
+
+def _walk(content: Content, keys: list[Input], ods: str | None = None) -> tuple[list[Turn], CallState]:
+    directory = InMemoryDirectory()
+    turn, state = engine.start(content, directory, ods=ods)
+    turns = [turn]
+    for given in keys:
+        turn, state = engine.advance(content, directory, state, given)
+        turns.append(turn)
+    return turns, state
+
+
+def test_silence_and_wrong_keys_reprompt_then_fall_back(content: Content) -> None:
+    turns, state = _walk(content, [Silence(), Keys("#"), Silence()])
+    assert words(turns[1]).startswith("Sorry, I did not hear a key. To find out")
+    assert "Main menu." not in words(turns[1])  # the short re-prompt skips the introduction
+    assert words(turns[2]).startswith("Sorry, hash is not one of the choices here. Let me go through it again.")
+    assert "press star to hear it again" in words(turns[2])
+    fallback = turns[3]
+    assert words(fallback).count("0 3 3 3, 2 0 0, 1 1 3 3") == 2
+    said = [step for step in fallback if isinstance(step, Say)]
+    assert said[0].slow and said[0].text.count("0 3 3 3") == 2 and isinstance(fallback[1], Pause)
+    assert "by text" in words(fallback) and isinstance(fallback[-1], Ask)
+    turn, state = engine.advance(content, InMemoryDirectory(), state, Silence())
+    assert "Goodbye" in words(turn) and isinstance(turn[-1], Hangup) and state.ended
+
+
+def test_reserved_keys(content: Content) -> None:
+    turns, state = _walk(content, [Keys("1"), Keys("2"), Keys("*"), Keys("9"), Keys("0")])
+    assert words(turns[3]) == words(turns[2])  # star repeats
+    assert words(turns[4]).startswith("Can you log in")  # nine goes back
+    assert words(turns[5]).startswith("Main menu.")
+
+
+def test_slow_mode_lasts_for_the_rest_of_the_call(content: Content) -> None:
+    turns, state = _walk(content, [Keys("8"), Keys("3"), Keys("1")])
+    assert state.slow
+    for turn in turns[1:]:
+        said = [step for step in turn if isinstance(step, Say)]
+        assert said and all(step.slow for step in said)
+        assert sum(isinstance(step, Pause) for step in turn) == len(said)
+    turns, state = _walk(content, [Keys("8"), Keys("8")])
+    assert not state.slow and words(turns[2]).startswith("Back to normal speed.")
+
+
+def test_steps_move_back_and_forth(content: Content) -> None:
+    turns, state = _walk(content, [Keys("3"), Keys("1"), Keys("9"), Keys("9")])
+    assert "Step 2 of 5" in words(turns[2]) and "Step 1 of 5" in words(turns[3])
+    assert words(turns[4]).startswith("Main menu.")
+
+
+def test_text_me_takes_confirms_and_sends_then_resumes(content: Content) -> None:
+    keys = [Keys("2"), Keys("3"), Keys("1"), Keys("5"), Keys("0740*"), Keys("01522123456#"), Keys("07400123456#")]
+    turns, state = _walk(content, [*keys, Keys("2"), Keys("07400 123457#"), Keys("1")], ods="VL15A")
+    assert words(turns[5]).startswith("Starting again.")
+    assert words(turns[6]).startswith("That does not look like a UK mobile number.")
+    assert words(turns[7]) .startswith("I heard 0 7 4 0 0, 1 2 3, 4 5 6.")
+    assert words(turns[8]).startswith("Please key in your mobile number")
+    sent = [step for step in turns[10] if isinstance(step, SendSms)]
+    assert sent == [SendSms(purpose="scenario_3", to="+447400123457", ods="VL15A")]
+    assert "Step 2 of" in words(turns[10])  # back to the step the caller was on
+
+
+def test_ods_is_read_back_and_spelled(content: Content) -> None:
+    turns, _ = _walk(content, [Keys("3"), Keys("1"), Keys("4")], ods="VL15A")
+    assert "Yours is V, L, 1, 5, A." in words(turns[1])
+    assert "It should be care dot v, l, 1, 5, a at n, h, s dot net." in words(turns[2])
+    assert "V for Victor, L for Lima, the number 1, the number 5, A for Alpha" in words(turns[3])
+    turns, _ = _walk(content, [Keys("3"), Keys("4")])
+    assert "cannot spell it out" in words(turns[2])
+
+
+def test_a_state_that_no_longer_fits_restarts_politely(content: Content) -> None:
+    stale = CallState(node="renamed_in_a_deploy", turn=4)
+    turn, state = engine.advance(content, InMemoryDirectory(), stale, Keys("1"))
+    assert words(turn).startswith("Sorry, something changed on our side.") and state.node == "main"
+    past_the_end = CallState(node="checklist", step=42)
+    turn, state = engine.advance(content, InMemoryDirectory(), past_the_end, Keys("1"))
+    assert state.node == "main"
+
+
+def test_state_round_trips_as_json(content: Content) -> None:
+    _, state = _walk(content, [Keys("3"), Keys("5"), Keys("07400123456#")], ods="VL15A")
+    assert CallState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_a_known_landline_personalises_the_call(content: Content, directory: InMemoryDirectory) -> None:
+    _, state = engine.start(content, directory, caller="+441522123456")
+    assert state.ods == "VL15A" and state.mailbox_address() == "care.vl15a@nhs.net"
+    _, state = engine.start(content, directory, caller="+441522999999")
+    assert state.ods is None

@@ -1,0 +1,138 @@
+"""Scripted rehearsals: the words a caller hears carry the guide's facts, and triage lands right."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.cli import main
+from ivr.content import Content, Steps
+from ivr.directory import InMemoryDirectory
+from ivr.rehearse import Rehearsal, ScriptedKeypad, transcript
+
+HELPDESK_SPOKEN = "0 3 3 3, 2 0 0, 1 1 3 3"
+
+
+def rehearse(content: Content, keys: str, ods: str | None = None) -> str:
+    lines = Rehearsal(content, InMemoryDirectory(), ods=ods).run(ScriptedKeypad(keys))
+    return transcript(lines)
+
+
+def whole_scenario(content: Content, number: int) -> str:
+    """Keys for the shortcut to scenario `number`, then every step to the end."""
+    node = next(node for _, node in content.scenarios() if node.scenario == number)
+    return f"2 {number} " + " ".join("1" * (len(node.steps) + len(node.pushbacks)))
+
+
+FACTS = {
+    1: [
+        "National Administration Service", "password reset", "temporary password", "O D S code",
+        "a V, then four letters or numbers", "security questions", "Reasonable Use Policy",
+        "You can reset your password yourself online.", "I never set up my security questions",
+    ],
+    2: [
+        "new manager", "nobody at the home can open the shared mailbox", "create an NHSmail account",
+        "make you the Owner", "security checks", "main landline", "personal one", "general address",
+        "yours alone", "log in to the NHSmail portal and change it", "security questions",
+        "Reasonable Use Policy", "integrated care board, which used to be the C C G",
+        "run by the National Administration Service", "new process",
+    ],
+    3: [
+        "name the provider you worked for before", "your own NHSmail email address", "password reset",
+        "mapped", "the Owner of the shared mailbox", "mobile phone you used when your account was first set up",
+        "belonged to your old employer", "do not remember the answers",
+        "integrated care board, which used to be the C C G", "closed before we can help",
+        "mark you as a leaver", "thirty days", "within a few days", "new process",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_each_scenario_carries_the_guides_facts(content: Content, number: int) -> None:
+    heard = rehearse(content, whole_scenario(content, number))
+    for fact in FACTS[number]:
+        assert fact in heard, f"scenario {number} never says {fact!r}"
+    # After the last step: this line cannot connect, so ring the helpdesk from the landline.
+    assert "cannot put you through" in heard
+    assert f"ring the NHSmail Helpdesk on {HELPDESK_SPOKEN}, from the home's main landline" in heard
+
+
+def test_every_push_back_is_heard_with_its_answer(content: Content) -> None:
+    for _, node in content.scenarios():
+        heard = rehearse(content, whole_scenario(content, node.scenario or 0))
+        for pushback in node.pushbacks:
+            assert f"The helpdesk may say: {pushback.helpdesk} If they do, you can answer: {pushback.reply}" in heard
+
+
+def test_checklist_on_the_call_and_glossary(content: Content) -> None:
+    checklist = rehearse(content, "3 1 1 1 1")
+    for fact in ["V followed by four letters or numbers", "O D S portal", "care, dot, your O D S code",
+                 "first set up", "main landline", "C Q C website", "plan it into your day"]:  # fmt: skip
+        assert fact in checklist, fact
+    on_the_call = rehearse(content, "4 1 1 1 1")
+    for fact in [HELPDESK_SPOKEN, "recorded messages", "Ignore them", "press 1. At the next choice, press 1 again",
+                 "do not mention it", "Reasonable Use Policy", "ticket number"]:  # fmt: skip
+        assert fact in on_the_call, fact
+    glossary = rehearse(content, "6 1 1")
+    assert all(term in glossary for term in ("Owner.", "User.", "Shared Mailbox."))
+    escalation = rehearse(content, "7 1 1")
+    assert "ticket number" in escalation and "digital team" in escalation
+
+
+def test_a_personalised_checklist_reads_back_the_code_and_mailbox(content: Content) -> None:
+    heard = rehearse(content, "3 1 4", ods="VL15A")
+    assert "Yours is V, L, 1, 5, A." in heard
+    assert "It should be care dot v, l, 1, 5, a at n, h, s dot net." in heard
+    assert "V for Victor, L for Lima, the number 1, the number 5, A for Alpha" in heard
+
+
+@pytest.mark.parametrize(
+    ("keys", "lands_on"),
+    [
+        ("1 1 2", "You can log in, but you cannot open the shared mailbox."),
+        ("1 2 2", "Scenario two."),
+        ("1 2 1 1", "Scenario three."),
+        ("1 2 1 2 2", "Scenario one."),
+        ("1 2 1 2 3", "Scenario one."),
+        ("1 2 1 2 1", "reset the password yourself on the NHSmail portal"),
+        ("1 1 1", "you may not need the helpdesk"),
+        ("1 1 2 1 1 1 2 2", "Scenario two."),
+        ("1 1 2 1 1 1 2 1", "Scenario three."),
+        ("1 1 2 1 1 1 1", "there is no need to ring the helpdesk"),
+    ],
+)
+def test_triage_lands_on_the_right_scenario(content: Content, keys: str, lands_on: str) -> None:
+    lines = Rehearsal(content, InMemoryDirectory()).run(ScriptedKeypad(keys))
+    last_turn = transcript(lines).rsplit("Caller: ", 1)[1]
+    assert lands_on in last_turn
+
+
+def test_greeting_says_nothing_is_recorded(content: Content) -> None:
+    assert "Nothing you say or press on this call is recorded." in rehearse(content, "")
+
+
+def test_a_text_in_rehearsal_shows_the_message(content: Content) -> None:
+    heard = rehearse(content, "5 07400123456# 1", ods="VL15A")
+    assert "Text: To *********456: NHSmail Helpdesk: 0333 200 1133." in heard
+    assert "ODS code VL15A; shared mailbox care.vl15a@nhs.net" in heard
+
+
+def test_every_scenario_node_is_one_of_the_three(content: Content) -> None:
+    assert sorted(n.scenario for n in content.nodes.values() if isinstance(n, Steps) and n.scenario) == [1, 2, 3]
+
+
+def test_cli_scripted_rehearsal_prints_the_transcript() -> None:
+    result = CliRunner().invoke(main, ["rehearse", "--keys", "2 1 t", "--ods", "vl15a"])
+    assert result.exit_code == 0, result.output
+    assert "Caller: presses 2" in result.output and "Caller: (silence)" in result.output
+    assert "Sorry, I did not hear a key." in result.output
+
+
+def test_cli_refuses_a_bad_ods_code() -> None:
+    result = CliRunner().invoke(main, ["rehearse", "--keys", "1", "--ods", "X123"])
+    assert result.exit_code == 2 and "is not an ODS code" in result.output
+
+
+def test_cli_without_a_terminal_asks_for_keys() -> None:
+    result = CliRunner().invoke(main, ["rehearse"])
+    assert result.exit_code == 2 and "give --keys" in result.output
