@@ -266,8 +266,6 @@ def text_flow(content: Content) -> frozenset[str]:
         node = content.nodes[node_id]
         if isinstance(node, Menu):
             queue.extend(option.goto for option in node.options)
-        elif isinstance(node, Entry):
-            queue.append(node.then)
-        elif isinstance(node, Message) and not node.send_sms and node.then:
+        elif isinstance(node, Entry) or (isinstance(node, Message) and not node.send_sms and node.then):
             queue.append(node.then)
     return frozenset(flow)

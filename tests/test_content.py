@@ -94,7 +94,7 @@ BROKEN = {
         "sms.toml: sms template 'glossary': field 'body': not GSM-7: '\u2013'",
     ),
     "text over its budget": (
-        "sms.toml", "max_segments = 2\nbody = \"\"\"Helpdesk did not help?", "max_segments = 1\nbody = \"\"\"Helpdesk did not help?",
+        "sms.toml", 'max_segments = 2\nbody = """Helpdesk', 'max_segments = 1\nbody = """Helpdesk',
         "sms.toml: sms template 'escalation': field 'body': 2 segments at its longest",
     ),
     "bad TOML": (

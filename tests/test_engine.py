@@ -123,7 +123,7 @@ def test_silence_and_wrong_keys_reprompt_then_fall_back(content: Content) -> Non
 
 
 def test_reserved_keys(content: Content) -> None:
-    turns, state = _walk(content, [Keys("1"), Keys("2"), Keys("*"), Keys("9"), Keys("0")])
+    turns, _ = _walk(content, [Keys("1"), Keys("2"), Keys("*"), Keys("9"), Keys("0")])
     assert words(turns[3]) == words(turns[2])  # star repeats
     assert words(turns[4]).startswith("Can you log in")  # nine goes back
     assert words(turns[5]).startswith("Main menu.")
@@ -141,14 +141,14 @@ def test_slow_mode_lasts_for_the_rest_of_the_call(content: Content) -> None:
 
 
 def test_steps_move_back_and_forth(content: Content) -> None:
-    turns, state = _walk(content, [Keys("3"), Keys("1"), Keys("9"), Keys("9")])
+    turns, _ = _walk(content, [Keys("3"), Keys("1"), Keys("9"), Keys("9")])
     assert "Step 2 of 5" in words(turns[2]) and "Step 1 of 5" in words(turns[3])
     assert words(turns[4]).startswith("Main menu.")
 
 
 def test_text_me_takes_confirms_and_sends_then_resumes(content: Content) -> None:
     keys = [Keys("2"), Keys("3"), Keys("1"), Keys("5"), Keys("0740*"), Keys("01522123456#"), Keys("07400123456#")]
-    turns, state = _walk(content, [*keys, Keys("2"), Keys("07400 123457#"), Keys("1")], ods="VL15A")
+    turns, _ = _walk(content, [*keys, Keys("2"), Keys("07400 123457#"), Keys("1")], ods="VL15A")
     assert words(turns[5]).startswith("Starting again.")
     assert words(turns[6]).startswith("That does not look like a UK mobile number.")
     assert words(turns[7]) .startswith("I heard 0 7 4 0 0, 1 2 3, 4 5 6.")
