@@ -243,10 +243,8 @@ def tree_parents(content: Content) -> dict[str, str]:
         node = content.nodes[node_id]
         if isinstance(node, Menu):
             targets = [option.goto for option in node.options]
-        elif isinstance(node, Steps | Entry) or node.then:
-            targets = [node.then] if node.then else []
         else:
-            targets = []
+            targets = [node.then] if node.then else []
         for target in targets:
             if target != main and target not in parents:
                 parents[target] = node_id
@@ -266,6 +264,8 @@ def text_flow(content: Content) -> frozenset[str]:
         node = content.nodes[node_id]
         if isinstance(node, Menu):
             queue.extend(option.goto for option in node.options)
-        elif isinstance(node, Entry) or (isinstance(node, Message) and not node.send_sms and node.then):
+        elif isinstance(node, Entry):
+            queue.append(node.then)
+        elif isinstance(node, Message) and node.then and not node.send_sms:
             queue.append(node.then)
     return frozenset(flow)
