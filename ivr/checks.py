@@ -24,6 +24,7 @@ PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "reprompt_wrong": frozenset({"key"}),
     "step_position": frozenset({"number", "total"}),
     "pushback": frozenset({"they_say", "you_say"}),
+    "roleplay_suggested": frozenset({"you_say"}),
     "spell_ods": frozenset({"nato", "mailbox_spelled"}),
     "nato_letter": frozenset({"char", "word"}),
     "nato_digit": frozenset({"char"}),
@@ -115,9 +116,10 @@ def _check_node(content: Content, node_id: str, node: object, where: str, proble
         for index, step in enumerate(node.steps):
             text(f"steps.{index}.say", step.say)
             text(f"steps.{index}.say_with_ods", step.say_with_ods, with_ods=True)
-        for index, pushback in enumerate(node.pushbacks):
-            text(f"pushbacks.{index}.helpdesk", pushback.helpdesk)
-            text(f"pushbacks.{index}.reply", pushback.reply)
+        for field, exchanges in (("pushbacks", node.pushbacks), ("opening", node.opening), ("closing", node.closing)):
+            for index, exchange in enumerate(exchanges):
+                text(f"{field}.{index}.helpdesk", exchange.helpdesk)
+                text(f"{field}.{index}.reply", exchange.reply)
         text("title", node.title)
         ref("sms", node.sms, "sms")
         ref("then", node.then)

@@ -108,3 +108,13 @@ def tree(prompts: Path | None, as_mermaid: bool) -> None:
     """Show the phone tree."""
     content = _content(prompts)
     click.echo(mermaid(content) if as_mermaid else outline(content))
+
+
+def _register_phone_commands() -> None:
+    from ivr.cli_phone import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_phone_commands()

@@ -96,8 +96,17 @@ class Phrases(Strict):
     nato_digit: Text
     entry_restart: Text
     restart_apology: Text
+    # When the web side fails, or Twilio calls the fallback URL: said without any call state.
+    trouble_sorry: Text
+    trouble_number: Text
+    trouble_goodbye: Text
     ods_unknown_sms: Text
     mailbox_unknown_sms: Text
+    # The role-play of the helpdesk call (`ivr rehearse --roleplay N`): its framing words.
+    roleplay_intro: Text
+    roleplay_your_turn: Text
+    roleplay_suggested: Text
+    roleplay_end: Text
 
 
 class Option(Strict):
@@ -125,9 +134,15 @@ class Step(Strict):
     say_with_ods: Text | None = None
 
 
-class Pushback(Strict):
+class Exchange(Strict):
+    """A line the helpdesk is likely to say in the role-play, and an answer the caller could give."""
+
     helpdesk: Text
     reply: Text
+
+
+class Pushback(Exchange):
+    """A line where the helpdesk is likely to resist, with the answer that keeps the call on track."""
 
 
 class Steps(Interactive):
@@ -136,6 +151,9 @@ class Steps(Interactive):
     scenario: Annotated[int, Field(ge=1, le=9)] | None = None
     steps: Annotated[tuple[Step, ...], Field(min_length=1)]
     pushbacks: tuple[Pushback, ...] = ()
+    # The role-play's ordinary turns of the helpdesk call, before and after the push-backs.
+    opening: tuple[Exchange, ...] = ()
+    closing: tuple[Exchange, ...] = ()
     sms: NodeId
     then: NodeId
 

@@ -123,14 +123,15 @@ class _Call:
         """Put the caller's details and key names into a text, spoken as they should be heard."""
         if "{" not in text:
             return text
-        keys = self.content.keys
-        mailbox = self.state.mailbox_address()
-        values = {f"key_{name}": speech.key_name(key) for name, key in keys.step_keys().items()}
-        values["helpdesk"] = speech.digits_grouped(self.content.meta.helpdesk_number)
-        values["ods"] = speech.characters(self.state.ods) if self.state.ods else ""
-        values["mailbox"] = speech.spelled_address(mailbox) if mailbox else ""
-        values["mobile"] = speech.mobile_grouped(_national(self.state.mobile)) if self.state.mobile else ""
-        values["ticket"] = speech.characters(self.state.ticket) if self.state.ticket else ""
+        state = self.state
+        values = speech.placeholder_values(
+            self.content.keys.step_keys(),
+            self.content.meta.helpdesk_number,
+            ods=state.ods,
+            mailbox=state.mailbox_address(),
+            mobile=_national(state.mobile) if state.mobile else None,
+            ticket=state.ticket,
+        )
         return text.format(**values)
 
     def ask(self, mode: Literal["key", "entry"]) -> None:

@@ -42,3 +42,17 @@ def mask(number: str | None) -> str:
     if len(digits) <= 3:
         return "*" * len(digits)
     return "*" * (len(digits) - 3) + "".join(digits[-3:])
+
+
+# Twilio's stand-ins for a withheld number: not a number anyone can be reached on.
+WITHHELD = frozenset({"", "anonymous", "restricted", "unknown", "private", "+266696687", "+7378742833", "+2562533"})
+
+
+def caller_id(text: str | None) -> str | None:
+    """The caller's number in E.164, or None when it is withheld or not a number at all."""
+    if text is None or text.strip().lower() in WITHHELD:
+        return None
+    value = text.strip()
+    if not value.startswith("+") or not value[1:].isdigit() or not 8 <= len(value) <= 16:
+        return None
+    return value

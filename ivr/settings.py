@@ -1,17 +1,89 @@
-"""Every environment variable the companion reads, validated once at start."""
+"""Every environment variable the companion reads, validated once at start.
+
+Conventional names stay unprefixed (PORT, DATABASE_URL, PUBLIC_BASE_URL, TWILIO_*);
+the companion's own start with IVR_. A `.env` file in the working directory is read too.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_PROMPTS = REPO_ROOT / "prompts"
+DEFAULT_DATABASE = f"sqlite:///{REPO_ROOT / 'var' / 'ivr.sqlite3'}"
+VOICE_PATTERN = r"^[a-z]{2,3}(-[a-z0-9]+)*(\+[a-z0-9]+)?$"
+
+
+def default_speech_cache() -> Path:
+    """The XDG cache (~/.cache/ivr/speech): per user, outside the repo, safe to delete."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ivr" / "speech"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="IVR_", env_file=".env", extra="ignore", frozen=True)
+    # validate_by_name: a field with an alias (DATABASE_URL) is otherwise ignored when
+    # given by its field name in Settings(...), as tests and the CLI do.
+    model_config = SettingsConfigDict(
+        env_prefix="IVR_", env_file=".env", extra="ignore", frozen=True, validate_by_name=True
+    )
 
+    # --- content ---
     prompts_dir: Path = Field(default=REPO_PROMPTS, description="Folder of the content TOML files")
     content_max_age_days: int = Field(default=365, ge=1, description="`ivr check` warns past this age")
+
+    # --- the web app ---
+    port: int = Field(default=5000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "port"))
+    database_url: str = Field(
+        default=DEFAULT_DATABASE, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    public_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url")
+    )
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid")
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "twilio_auth_token")
+    )
+    validate_signature: bool = Field(default=True, description="Off only for local development")
+    voice: str = Field(default="Polly.Amy", description="Twilio <Say> voice")
+    language: str = Field(default="en-GB", description="Twilio <Say> language")
+    slow_rate: str = Field(default="80%", pattern=r"^\d{2,3}%$", description="SSML prosody rate in slow mode")
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlalchemy_scheme(cls, value: str) -> str:
+        # Heroku-style hosts give postgres://, which SQLAlchemy 2 refuses.
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://") :]
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (the address Twilio calls)")
+        return value.rstrip("/")
+
+    # --- the spoken rehearsal (pyttsx3 over espeak-ng) ---
+    # A voice is a language, optionally with an espeak-ng variant after "+": chosen by language
+    # because voice ids differ between espeak-ng versions.
+    rehearsal_voice: str = Field(default="en-gb", pattern=VOICE_PATTERN, description="The companion's voice")
+    rehearsal_rate: int = Field(default=150, ge=60, le=400, description="Words a minute")
+    rehearsal_slow_rate: int = Field(default=110, ge=40, le=400, description="Words a minute in slow mode")
+    roleplay_helpdesk_voice: str = Field(
+        default="en-gb+f3", pattern=VOICE_PATTERN, description="The helpdesk's voice in the role-play"
+    )
+    speech_cache_dir: Path = Field(
+        default_factory=default_speech_cache, description="Rendered prompts, by text, voice and rate"
+    )
+    synthesis_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Bound on one prompt's synthesis")
+    audio_player: str = Field(default="aplay -q", min_length=1, description="Plays a WAV file given after it")

@@ -8,6 +8,7 @@ characters separated by commas, because Twilio's neural voices ignore SSML
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 NATO = {
     "A": "Alpha", "B": "Bravo", "C": "Charlie", "D": "Delta", "E": "Echo", "F": "Foxtrot",
@@ -103,3 +104,26 @@ def digits_from_speech(text: str) -> str:
         elif word in SPOKEN_DIGITS:
             keys.append(SPOKEN_DIGITS[word])
     return "".join(keys)
+
+
+def placeholder_values(
+    keys: Mapping[str, str],
+    helpdesk_number: str,
+    *,
+    ods: str | None = None,
+    mailbox: str | None = None,
+    mobile: str | None = None,
+    ticket: str | None = None,
+) -> dict[str, str]:
+    """What each placeholder in a prompt is spoken as: `keys` maps a key's name ('next') to its key ('1').
+
+    Shared by the engine (the caller's own details) and the audio export (example details), so a
+    prompt listened to off the call sounds as it does on it. `mobile` is a national number (07...).
+    """
+    values = {f"key_{name}": key_name(key) for name, key in keys.items()}
+    values["helpdesk"] = digits_grouped(helpdesk_number)
+    values["ods"] = characters(ods) if ods else ""
+    values["mailbox"] = spelled_address(mailbox) if mailbox else ""
+    values["mobile"] = mobile_grouped(mobile) if mobile else ""
+    values["ticket"] = characters(ticket) if ticket else ""
+    return values

@@ -1,0 +1,41 @@
+"""Keeping personal data out of logs: phone numbers and ODS codes are masked in every line."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from ivr.phone import mask
+
+# A phone number as callers and Twilio write them: +44..., 44... or 0..., 9 to 15 digits,
+# spaces allowed between. Dates, times and durations do not start that way.
+PHONE = re.compile(r"(?<![\w+-])(?:%2B|\+|44|0)\d(?:[ ]?\d){7,13}(?![\w-])")
+# An ODS code of a care home: V and four capital letters or digits, as a word of its own.
+ODS = re.compile(r"\bV[A-Z0-9]{4}\b")
+
+
+def scrub(text: str) -> str:
+    text = PHONE.sub(lambda match: mask(match.group()), text)
+    return ODS.sub(lambda match: "V****", text)
+
+
+class MaskingFilter(logging.Filter):
+    """Rewrites each record's message, so no handler, format or library logger can leak one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install(*loggers: logging.Logger) -> None:
+    """Mask every record that reaches the root handlers and the given loggers."""
+    masking = MaskingFilter()
+    for logger in (logging.getLogger(), *loggers):
+        if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+            logger.addFilter(masking)
+        for handler in logger.handlers:
+            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+                handler.addFilter(masking)

@@ -1,0 +1,212 @@
+"""The database: call state by CallSid, and the outbox of texts to send.
+
+SQLAlchemy 2 on SQLite by default, PostgreSQL through DATABASE_URL. The schema is
+owned by the Alembic chain in ivr/migrations (`ivr db upgrade`); the tables here
+describe it for queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_sid", String(64), primary_key=True),
+    Column("state", Text, nullable=False),  # CallState as JSON
+    Column("answered_turn", Integer, nullable=False),  # the last turn number answered
+    Column("response", Text, nullable=False),  # the TwiML given for it, replayed on a retry
+    Column("status", String(32), nullable=False),
+    Column("duration_seconds", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(160), nullable=False),
+    Column("call_sid", String(64)),
+    Column("purpose", String(64), nullable=False),
+    Column("to_number", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DuplicateCall(Exception):
+    """The call is already stored: Twilio sent its first request twice."""
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    call_sid: str
+    state: str
+    answered_turn: int
+    response: str
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision of the migration chain."""
+        from alembic import command
+        from alembic.config import Config
+
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        config = Config()
+        config.set_main_option("script_location", "ivr:migrations")
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(calls.c.call_sid).limit(1))
+            return True
+        except Exception:
+            return False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One unit of work that writes: all of it is kept, or none."""
+        with self.engine.begin() as connection:
+            yield Transaction(connection)
+
+    def read_call(self, call_sid: str) -> CallRecord | None:
+        """A call's stored state, read without taking any lock (writes check it has not moved on)."""
+        with self.engine.connect() as connection:
+            return _read_call(connection, call_sid)
+
+
+class Transaction:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def read_call(self, call_sid: str) -> CallRecord | None:
+        return _read_call(self.connection, call_sid)
+
+    def create_call(self, call_sid: str, state: str, response: str) -> None:
+        """Record a new call; DuplicateCall if a request for the same call stored it first."""
+        stamp = now()
+        try:
+            self.connection.execute(
+                insert(calls).values(
+                    call_sid=call_sid, state=state, answered_turn=-1, response=response,
+                    status="in-progress", created_at=stamp, updated_at=stamp,
+                )
+            )
+        except IntegrityError:
+            raise DuplicateCall(call_sid) from None
+
+    def save_turn(self, call_sid: str, state: str, answered_turn: int, response: str, *, after: int) -> bool:
+        """Store the answer to a turn, only if the call is still where it was when read (`after`).
+
+        False means another request for this call (a Twilio retry) got there first: the
+        caller must be given that answer instead, so nothing happens twice.
+        """
+        result = self.connection.execute(
+            update(calls)
+            .where(calls.c.call_sid == call_sid, calls.c.answered_turn == after)
+            .values(state=state, answered_turn=answered_turn, response=response, updated_at=now())
+        )
+        return bool(result.rowcount)
+
+    def end_call(self, call_sid: str, status: str, duration: int | None) -> bool:
+        result = self.connection.execute(
+            update(calls)
+            .where(calls.c.call_sid == call_sid)
+            .values(status=status, duration_seconds=duration, ended_at=now(), updated_at=now())
+        )
+        return bool(result.rowcount)
+
+    def enqueue_text(self, *, key: str, call_sid: str | None, purpose: str, to: str, body: str) -> bool:
+        """Add a text to the outbox unless one with the same key is there; True if added."""
+        exists = self.connection.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first()
+        if exists:
+            return False
+        self.connection.execute(
+            insert(outbox).values(
+                idempotency_key=key, call_sid=call_sid, purpose=purpose, to_number=to, body=body,
+                status="pending", created_at=now(),
+            )
+        )
+        return True
+
+    def rows(self, table: Table) -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in self.connection.execute(select(table))]
+
+
+def _read_call(connection: Connection, call_sid: str) -> CallRecord | None:
+    row = connection.execute(
+        select(calls.c.call_sid, calls.c.state, calls.c.answered_turn, calls.c.response).where(
+            calls.c.call_sid == call_sid
+        )
+    ).first()
+    return CallRecord(*row) if row else None
+
+
+def _engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, start transactions, so they can start IMMEDIATE;
+        # WAL lets readers go on while a webhook writes.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed state
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take the lock at the start, so two never deadlock upgrading a read lock.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+__all__ = ["CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "metadata", "outbox", "text"]

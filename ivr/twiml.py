@@ -1,0 +1,87 @@
+"""Turn -> TwiML, with the twilio SDK's builders.
+
+Each prompt sits inside its <Gather> so a caller can press a key while it is being
+said (barge-in). A <Gather> that times out with no key falls through to the next
+verb, so every <Gather> is followed by a <Redirect> to the turn's silence URL:
+without it Twilio would run out of TwiML and hang up on a silent caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import assert_never
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.turn import Ask, Hangup, Pause, Say, SendSms, Turn
+
+
+@dataclass(frozen=True)
+class Voice:
+    name: str = "Polly.Amy"
+    language: str = "en-GB"
+    slow_rate: str = "80%"
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where the caller's answer to this turn goes; carries the turn number, nothing personal."""
+
+    action: str
+    silence: str
+
+
+def render(turn: Turn, urls: Urls, voice: Voice) -> str:
+    response = VoiceResponse()
+    ask = next((step for step in turn if isinstance(step, Ask)), None)
+    gather: Gather | None = None
+    if ask is not None:
+        gather = _gather(ask, urls.action)
+    target = gather if gather is not None else response
+    for step in turn:
+        match step:
+            case Say():
+                _say(target, step, voice)
+            case Pause(seconds=seconds):
+                target.pause(length=seconds)
+            case Ask():
+                pass  # the <Gather> around the prompts, built above
+            case SendSms():
+                pass  # a side effect the web layer puts in the outbox, not something said
+            case Hangup():
+                response.hangup()
+            case _:
+                assert_never(step)
+    if gather is not None:
+        response.append(gather)
+        response.redirect(urls.silence, method="POST")
+    return str(response)
+
+
+def _gather(ask: Ask, action: str) -> Gather:
+    if ask.mode == "key":
+        return Gather(input="dtmf", num_digits=1, timeout=ask.timeout, action=action, method="POST")
+    # An entry ends with hash; star stays in the digits so the engine can start the entry again.
+    # A pause of `timeout` seconds also ends it, and sends what was keyed so far.
+    return Gather(input="dtmf", finish_on_key="#", timeout=ask.timeout, action=action, method="POST")
+
+
+def _say(target: VoiceResponse | Gather, step: Say, voice: Voice) -> None:
+    if step.slow:
+        say = target.say(voice=voice.name, language=voice.language)
+        say.prosody(step.text, rate=voice.slow_rate)
+    else:
+        target.say(step.text, voice=voice.name, language=voice.language)
+
+
+def apology(helpdesk_spoken: str, voice: Voice, sorry: str, number: str, goodbye: str) -> str:
+    """A self-contained answer for when anything goes wrong: never Twilio's 'application error'."""
+    response = VoiceResponse()
+    response.say(sorry, voice=voice.name, language=voice.language)
+    for _ in range(2):
+        say = response.say(voice=voice.name, language=voice.language)
+        say.prosody(number.format(helpdesk=helpdesk_spoken), rate=voice.slow_rate)
+        response.pause(length=1)
+    response.say(goodbye, voice=voice.name, language=voice.language)
+    response.hangup()
+    return str(response)

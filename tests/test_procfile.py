@@ -1,0 +1,92 @@
+"""End to end: the Procfile's own release and web commands, real gunicorn on loopback, driven by `ivr call`."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def web(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    port = free_port()
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("IVR_", "TWILIO_", "DATABASE_URL"))
+    }
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PORT=str(port),
+        TWILIO_AUTH_TOKEN="procfile-test-token",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
+    )
+    commands = procfile()
+    subprocess.run(shlex.split(commands["release"]), env=env, cwd=tmp_path, check=True, capture_output=True)
+    # As a platform would: bind all addresses on $PORT; the test talks to loopback only.
+    server = subprocess.Popen(
+        shlex.split(commands["web"]), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=1) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield url, env
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=15)[0].decode()
+        assert "Traceback" not in output, output
+        assert "1522123456" not in output and "7400123456" not in output, "a phone number reached the log"
+
+
+def test_a_whole_scenario_over_real_gunicorn(web: tuple[str, dict[str, str]]) -> None:
+    url, env = web
+    keys = "2 3 " + " ".join(["1"] * 3) + " 5 07400123456# 1 " + " ".join(["1"] * 11)
+    result = subprocess.run(
+        [str(BIN / "ivr"), "call", url, "--keys", keys], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    heard = result.stdout
+    assert "Scenario three." in heard
+    assert "Thank you. The text is on its way to your mobile." in heard
+    assert "Your old employer must mark you as a leaver first." in heard
+    assert "ring the NHSmail Helpdesk on 0 3 3 3, 2 0 0, 1 1 3 3" in heard
+    assert "Error:" not in heard
+
+
+def test_requests_without_a_signature_are_refused(web: tuple[str, dict[str, str]]) -> None:
+    url, _ = web
+    request = urllib.request.Request(f"{url}/voice", data=b"CallSid=CA1&From=%2B441522123456", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    refused.value.close()
+    assert refused.value.code == 403

@@ -1,0 +1,101 @@
+"""Only Twilio can drive the app: the signature is checked against the URL Twilio called."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from twilio.request_validator import RequestValidator
+
+from ivr.content import Content
+from ivr.settings import Settings
+from ivr.store import Store
+from ivr.web import create_app, public_url
+from tests.web_support import TOKEN, assert_valid_twiml, sign
+
+# Twilio's published worked example: this token, URL and these parameters give this signature.
+EXAMPLE_TOKEN = "12345"
+EXAMPLE_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+EXAMPLE_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+14158675309",
+    "Digits": "1234",
+    "From": "+14158675309",
+    "To": "+18005551212",
+}
+EXAMPLE_SIGNATURE = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+def test_twilios_published_example_validates_as_the_app_rebuilds_the_url() -> None:
+    app = Flask(__name__)
+    with app.test_request_context("/myapp.php?foo=1&bar=2", method="POST", data=EXAMPLE_PARAMS,
+                                  base_url="http://internal:8000"):  # fmt: skip
+        url = public_url("https://mycompany.com")
+        assert url == EXAMPLE_URL
+        assert RequestValidator(EXAMPLE_TOKEN).validate(url, EXAMPLE_PARAMS, EXAMPLE_SIGNATURE)
+        assert not RequestValidator(EXAMPLE_TOKEN).validate(url, {**EXAMPLE_PARAMS, "Digits": "9"}, EXAMPLE_SIGNATURE)
+
+
+def _app(tmp_path: Path, content: Content, public_base_url: str | None = None) -> Flask:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", twilio_auth_token=TOKEN, public_base_url=public_base_url
+    )
+    Store(settings.database_url).upgrade()
+    return create_app(settings, content=content)
+
+
+PARAMS = {"CallSid": "CA" + "7" * 32, "From": "+441522123456", "To": "+443300000000"}
+
+
+def test_a_signed_request_is_answered(tmp_path: Path, content: Content) -> None:
+    client = _app(tmp_path, content).test_client()
+    reply = client.post("/voice", data=PARAMS, headers={"X-Twilio-Signature": sign("http://localhost/voice", PARAMS)})
+    assert reply.status_code == 200
+    assert_valid_twiml(reply.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    ("case", "signature", "data"),
+    [
+        ("missing", None, PARAMS),
+        ("tampered body", sign("http://localhost/voice", PARAMS), {**PARAMS, "From": "+441522999999"}),
+        ("wrong URL", sign("https://elsewhere.example.org/voice", PARAMS), PARAMS),
+        ("wrong token", sign("http://localhost/voice", PARAMS, token="another-token"), PARAMS),
+        ("garbage", "not base64 at all", PARAMS),
+    ],
+)
+def test_unsigned_or_forged_requests_get_403_without_twiml(
+    tmp_path: Path, content: Content, case: str, signature: str | None, data: dict[str, str]
+) -> None:
+    client = _app(tmp_path, content).test_client()
+    headers = {} if signature is None else {"X-Twilio-Signature": signature}
+    for path in ("/voice", "/voice/turn/0", "/voice/turn/0/silence", "/voice/status", "/voice/fallback"):
+        reply = client.post(path, data=data, headers=headers)
+        assert reply.status_code == 403, (case, path)
+        assert reply.get_data() == b"", case
+
+
+def test_a_quote_and_plus_in_the_query_validate_behind_public_base_url(tmp_path: Path, content: Content) -> None:
+    client = _app(tmp_path, content, public_base_url="https://ivr.example.org/").test_client()
+    raw_query = "note=it%27s+fine&x=a%2Bb"
+    url = f"https://ivr.example.org/voice?{raw_query}"
+    reply = client.post(f"/voice?{raw_query}", data=PARAMS, headers={"X-Twilio-Signature": sign(url, PARAMS)})
+    assert reply.status_code == 200
+    # Werkzeug's decoded request.url would have signed a different string:
+    decoded = "https://ivr.example.org/voice?note=it's+fine&x=a%2Bb"
+    assert sign(decoded, PARAMS) != sign(url, PARAMS)
+
+
+def test_a_proxied_https_request_validates_with_one_trusted_hop(tmp_path: Path, content: Content) -> None:
+    client = _app(tmp_path, content).test_client()
+    url = "https://companion.example.org/voice"
+    headers = {
+        "X-Twilio-Signature": sign(url, PARAMS),
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "companion.example.org",
+        "X-Forwarded-For": "54.172.60.1",
+    }
+    assert client.post("/voice", data=PARAMS, headers=headers).status_code == 200
+    # Without the proxy's headers the same signature is for another URL.
+    assert client.post("/voice", data=PARAMS, headers={"X-Twilio-Signature": sign(url, PARAMS)}).status_code == 403

@@ -1,0 +1,254 @@
+"""The webhooks over HTTP (Flask's test client), with requests signed as Twilio signs them."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ivr import engine
+from ivr.callsim import CallSimulator
+from ivr.content import Content, Entry
+from ivr.directory import InMemoryDirectory
+from ivr.engine import CallState
+from ivr.rehearse import Rehearsal, ScriptedKeypad
+from ivr.settings import Settings
+from ivr.store import Store, calls, outbox
+from ivr.web import ConfigurationError, create_app
+from tests.test_engine import ENTRY_INPUTS, KEY_INPUTS
+from tests.web_support import TOKEN, FlaskTransport, assert_valid_twiml, sign
+
+BASE = "http://localhost"
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", twilio_auth_token=TOKEN)
+
+
+@pytest.fixture()
+def store(settings: Settings) -> Store:
+    store = Store(settings.database_url)
+    store.upgrade()
+    return store
+
+
+@pytest.fixture()
+def app(settings: Settings, store: Store, content: Content) -> Flask:
+    return create_app(settings, content=content, store=store)
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def post(client: FlaskClient, path: str, params: dict[str, str], token: str = TOKEN) -> tuple[int, str]:
+    return FlaskTransport(client).post(BASE + path, params, sign(BASE + path, params, token))
+
+
+def call_params(sid: str = "CA" + "1" * 32, **extra: str) -> dict[str, str]:
+    return {"CallSid": sid, "From": "+441522123456", "To": "+443300000000", "CallStatus": "in-progress", **extra}
+
+
+def simulate(client: FlaskClient, keys: str, caller: str = "+441522123456") -> CallSimulator:
+    simulator = CallSimulator(BASE, TOKEN, FlaskTransport(client), caller=caller)
+    simulator.run(keys.split())
+    for body in simulator.bodies:
+        assert_valid_twiml(body)
+    return simulator
+
+
+def test_a_call_is_answered_with_the_greeting(client: FlaskClient) -> None:
+    status, body = post(client, "/voice", call_params())
+    assert status == 200
+    document = assert_valid_twiml(body)
+    gather = document.find("Gather")
+    assert gather is not None and gather.get("action") == "/voice/turn/0" and gather.get("numDigits") == "1"
+    say = gather.find("Say")
+    assert say is not None and say.get("voice") == "Polly.Amy" and say.get("language") == "en-GB"
+    assert document.find("Redirect").text == "/voice/turn/0/silence"  # type: ignore[union-attr]
+    assert "+44" not in body and "1522" not in body  # nothing personal in the TwiML or its URLs
+
+
+def _fork(store: Store, state: CallState, sid: str) -> None:
+    with store.transaction() as tx:
+        tx.create_call(sid, state.model_dump_json(), "<Response/>")
+
+
+def test_every_state_over_http_answers_valid_twiml(client: FlaskClient, store: Store, content: Content) -> None:
+    """Breadth first over every distinct state, each transition a signed webhook request."""
+    seen: set[str] = set()
+    queue: deque[CallState] = deque()
+    for ods in (None, "VL15A"):
+        _, state = engine.start(content, InMemoryDirectory(), ods=ods)
+        queue.append(state)
+        seen.add(state.model_copy(update={"turn": 0}).model_dump_json())
+    requests = 0
+    while queue:
+        state = queue.popleft()
+        node = content.nodes[state.node]
+        for given in ENTRY_INPUTS if isinstance(node, Entry) else KEY_INPUTS:
+            sid = f"CA{requests:032d}"
+            requests += 1
+            _fork(store, state, sid)
+            path = f"/voice/turn/{state.turn}"
+            params = call_params(sid)
+            if type(given).__name__ == "Keys":
+                params["Digits"] = given.digits.removesuffix("#") if isinstance(node, Entry) else given.digits  # type: ignore[union-attr]
+            elif type(given).__name__ == "Speech":
+                params["SpeechResult"] = given.text  # type: ignore[union-attr]
+            else:
+                path += "/silence"
+            status, body = post(client, path, params)
+            assert status == 200, (state, given, body)
+            assert_valid_twiml(body)
+            after = CallState.model_validate_json(store.read_call(sid).state)  # type: ignore[union-attr]
+            key = after.model_copy(update={"turn": 0}).model_dump_json()
+            if key not in seen and not after.ended:
+                seen.add(key)
+                queue.append(after)
+    print(f"\n{len(seen)} states, {requests} signed requests")
+    assert len(seen) > 1000
+
+
+def test_parity_with_the_rehearsal(client: FlaskClient, content: Content) -> None:
+    walks = ["2 1 1 1 1 1 1 1 1 1 3", "1 2 1 1 t t t", "3 * 8 1 9 0 7 1 1 1 5 0740*07400123456# 2 07400123456# 1",
+             "# # t", "6 1 1 1 3", "1 1 2 1 1 1 2 2 1"]  # fmt: skip
+    for keys in walks:
+        simulator = simulate(client, keys)
+        phone = [h.text for h in simulator.heard if h.who == "companion"]
+        lines = Rehearsal(content, InMemoryDirectory()).run(ScriptedKeypad(keys))
+        rehearsal = [" ".join(line.text.split()) for line in lines if line.who == "companion"]
+        assert phone == rehearsal, keys
+
+
+def test_a_retried_turn_gets_the_same_answer_and_changes_nothing(client: FlaskClient, store: Store) -> None:
+    sid = "CA" + "2" * 32
+    post(client, "/voice", call_params(sid))
+    first = post(client, "/voice/turn/0", call_params(sid, Digits="3"))
+    before = store.read_call(sid)
+    again = post(client, "/voice/turn/0", call_params(sid, Digits="3"))
+    after = store.read_call(sid)
+    assert again == first and before == after
+    # A retry with another key is still the same request to Twilio: the first answer stands.
+    assert post(client, "/voice/turn/0", call_params(sid, Digits="1")) == first
+    retried_start = post(client, "/voice", call_params(sid))
+    assert retried_start == first
+
+
+def test_a_text_is_queued_once_in_the_same_transaction(client: FlaskClient, store: Store) -> None:
+    simulator = simulate(client, "5 07400123456# 1 5 07400123456# 1")
+    with store.transaction() as tx:
+        texts = tx.rows(outbox)
+    assert len(texts) == 1
+    assert texts[0]["to_number"] == "+447400123456" and texts[0]["purpose"] == "checklist"
+    assert texts[0]["idempotency_key"] == f"call:{simulator.call_sid}:checklist"
+    assert "0333 200 1133" in texts[0]["body"]
+
+
+def test_a_stale_state_restarts_at_the_main_menu(client: FlaskClient, store: Store) -> None:
+    sid = "CA" + "3" * 32
+    _fork(store, CallState(node="renamed_node", turn=3), sid)
+    status, body = post(client, "/voice/turn/3", call_params(sid, Digits="1"))
+    assert status == 200 and "Sorry, something changed on our side." in body and "Main menu." in body
+    with store.transaction() as tx:
+        assert tx.save_turn(sid, '{"version": 99, "node": "main"}', 3, "<Response/>", after=3)
+    status, body = post(client, "/voice/turn/4", call_params(sid, Digits="1"))
+    assert status == 200 and "Main menu." in body
+
+
+def test_an_unknown_call_starts_again(client: FlaskClient) -> None:
+    status, body = post(client, "/voice/turn/7", call_params("CA" + "4" * 32, Digits="1"))
+    assert status == 200 and "Main menu." in body
+    assert_valid_twiml(body)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "", "+266696687", "Restricted"])
+def test_withheld_numbers_are_ordinary_callers(client: FlaskClient, caller: str) -> None:
+    simulator = simulate(client, "3 1", caller=caller)
+    assert any("Step 2 of 5" in h.text for h in simulator.heard)
+
+
+def test_an_exception_still_answers_twiml(
+    client: FlaskClient, store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database fell over")
+
+    monkeypatch.setattr(Store, "transaction", broken)
+    with caplog.at_level(logging.ERROR):
+        status, body = post(client, "/voice", call_params())
+    assert status == 200
+    assert_valid_twiml(body)
+    assert "0 3 3 3, 2 0 0, 1 1 3 3" in body and body.count("0 3 3 3") == 2 and "<Hangup" in body
+    assert "the database fell over" in caplog.text and "Traceback" in caplog.text
+
+
+def test_fallback_url_apologises(client: FlaskClient) -> None:
+    status, body = post(client, "/voice/fallback", call_params(ErrorCode="11200"))
+    assert status == 200 and "Sorry, this line has a problem" in body
+    assert_valid_twiml(body)
+
+
+def test_a_missing_call_sid_still_gets_twiml(client: FlaskClient) -> None:
+    status, body = post(client, "/voice", {"From": "+441522123456"})
+    assert status == 200
+    assert_valid_twiml(body)
+
+
+def test_a_wrong_path_under_voice_is_still_twiml(client: FlaskClient) -> None:
+    status, body = post(client, "/voice/turn/abc", call_params())
+    assert status == 200
+    assert_valid_twiml(body)
+
+
+def test_status_callback_records_the_end(client: FlaskClient, store: Store) -> None:
+    sid = "CA" + "5" * 32
+    post(client, "/voice", call_params(sid))
+    status, _ = post(client, "/voice/status", call_params(sid, CallStatus="completed", CallDuration="93"))
+    assert status == 204
+    with store.transaction() as tx:
+        (row,) = tx.rows(calls)
+    assert row["status"] == "completed" and row["duration_seconds"] == 93 and row["ended_at"] is not None
+
+
+def test_health_and_readiness(client: FlaskClient, store: Store) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    store.engine.dispose()
+    broken = Store("sqlite:////nonexistent/dir/ivr.sqlite3")
+    assert not broken.ping()
+
+
+def test_settings_errors_are_clear(tmp_path: Path, content: Content) -> None:
+    with pytest.raises(ConfigurationError, match="TWILIO_AUTH_TOKEN is not set"):
+        create_app(Settings(database_url=f"sqlite:///{tmp_path}/x.sqlite3"), content=content)
+
+
+def test_signature_check_can_be_turned_off_with_a_warning(
+    tmp_path: Path, content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.sqlite3", validate_signature=False)
+    store = Store(settings.database_url)
+    store.upgrade()
+    with caplog.at_level(logging.WARNING):
+        app = create_app(settings, content=content, store=store)
+    assert "anyone can drive this app" in caplog.text
+    reply = app.test_client().post("/voice", data=call_params())
+    assert reply.status_code == 200
+
+
+def test_phone_numbers_never_reach_the_log(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        simulate(client, "5 07400123456# 1")
+        post(client, "/voice", call_params("CA" + "6" * 32))
+        client.post("/voice", data=call_params(), headers={"X-Twilio-Signature": "forged"})
+    assert "*********456" in caplog.text  # the masked caller
+    for record in caplog.records:
+        message = record.getMessage()
+        assert "1522123456" not in message and "7400123456" not in message, message

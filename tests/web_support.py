@@ -1,0 +1,45 @@
+"""Test support for the web side: a signed Twilio stand-in over Flask's test client, and TwiML checks."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask.testing import FlaskClient
+from lxml import etree
+from twilio.request_validator import RequestValidator
+
+from tests.conftest import ROOT
+
+TOKEN = "test-auth-token-0123456789abcdef"
+SCHEMA = etree.XMLSchema(etree.parse(str(ROOT.parent / "shared" / "twiml" / "TwiML.xsd")))
+
+
+class FlaskTransport:
+    """Posts as Twilio would, but into the app in this process."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def post(self, url: str, params: dict[str, str], signature: str) -> tuple[int, str]:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        reply = self.client.post(
+            path, data=params, headers={"X-Twilio-Signature": signature},
+            base_url=f"{parts.scheme}://{parts.netloc}",
+        )  # fmt: skip
+        return reply.status_code, reply.get_data(as_text=True)
+
+
+def sign(url: str, params: dict[str, str], token: str = TOKEN) -> str:
+    return str(RequestValidator(token).compute_signature(url, params))
+
+
+def assert_valid_twiml(body: str) -> etree._Element:
+    document = etree.fromstring(body.encode())
+    assert SCHEMA.validate(document), f"{SCHEMA.error_log.last_error}\n{body}"
+    verbs = list(document)
+    for index, verb in enumerate(verbs):
+        if verb.tag == "Gather":  # silence must lead somewhere: never the end of the TwiML
+            assert index + 1 < len(verbs) and verbs[index + 1].tag == "Redirect", body
+    assert verbs and verbs[-1].tag in {"Redirect", "Hangup"}, f"the TwiML would run out:\n{body}"
+    return document
