@@ -8,6 +8,8 @@ import pytest
 from ivr.content import Content, load
 from ivr.directory import Home, InMemoryDirectory
 
+pytest_plugins = ["tests.databases"]  # the database fixtures, SQLite and PostgreSQL
+
 ROOT = Path(__file__).resolve().parent.parent
 PROMPTS = ROOT / "prompts"
 

@@ -11,7 +11,6 @@ from ivr.content import Content
 from ivr.settings import Settings
 from ivr.store import DuplicateCall, Store, calls, outbox
 from ivr.web import create_app
-from tests.databases import database_url, upgraded  # noqa: F401  (fixtures)
 from tests.web_support import TOKEN, FlaskTransport, sign
 
 
