@@ -46,6 +46,7 @@ def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
         _check_node(content, node_id, node, where(node_id), problems)
     for name, template in content.sms.items():
         _check_sms(content, name, template.body, template.max_segments, origin, problems)
+    _check_keywords(content, origin, problems)
     if not problems:
         _check_reachable(content, where, problems)
         _check_ways_out(content, where, problems)
@@ -172,6 +173,23 @@ def _check_sms(
             f"{where}: field 'body': {counted.segments} segments at its longest "
             f"({counted.units} characters), over its budget of {budget}"
         )
+
+
+# Keywords carriers and Twilio give a meaning of their own, and the companion's HELP and MENU.
+RESERVED_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "YES", "UNSTOP",
+                               "HELP", "INFO", "MENU"})  # fmt: skip
+
+
+def _check_keywords(content: Content, origin: dict[str, str], problems: list[str]) -> None:
+    owners: dict[str, str] = {}
+    for name, template in content.sms.items():
+        where = f"{origin.get('sms.' + name, '?')}: sms template '{name}': field 'keywords'"
+        for word in template.keywords:
+            if word in RESERVED_KEYWORDS:
+                problems.append(f"{where}: {word} is reserved (STOP, START, HELP and the like)")
+            elif word in owners:
+                problems.append(f"{where}: {word} already brings back '{owners[word]}'")
+            owners[word] = name
 
 
 def fallback_of(content: Content, node: Menu | Steps | Entry) -> str:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from pathlib import Path
+
 import click
 from sqlalchemy.engine import make_url
 
+from ivr import gsm7
 from ivr.callsim import CallSimulator, Heard
+from ivr.compose import compose
+from ivr.content import ContentError, load
 from ivr.settings import Settings
+from ivr.sms import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
 from ivr.store import Store
 
 # Used by `ivr serve` and `ivr call` on one machine when no TWILIO_AUTH_TOKEN is set, so the
@@ -23,6 +31,25 @@ def _settings() -> Settings:
 
 def _describe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def sender_for(settings: Settings) -> Sender:
+    """Twilio when its credentials are set; otherwise the console, so nothing is lost locally."""
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+    sending_from = settings.twilio_from_number or settings.twilio_messaging_service_sid
+    if settings.twilio_account_sid and token and sending_from:
+        return TwilioSender(
+            settings.twilio_account_sid, token, from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+        )  # fmt: skip
+    return ConsoleSender(click.echo)
+
+
+def worker_for(settings: Settings, store: Store) -> Worker:
+    callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
+    options = WorkerSettings(per_second=settings.sms_per_second, max_attempts=settings.sms_max_attempts,
+                             status_callback=callback)  # fmt: skip
+    return Worker(store, sender_for(settings), options)
 
 
 @click.group()
@@ -62,6 +89,10 @@ def serve(host: str, port: int | None) -> None:
     click.echo(f"  A call comes in (POST):  {base}/voice")
     click.echo(f"  Primary handler fails:   {base}/voice/fallback")
     click.echo(f"  Call status changes:     {base}/voice/status")
+    store = Store(settings.database_url)
+    drain = worker_for(settings, store)
+    # The embedded default sends (or prints) texts from this process; a deployment runs `ivr worker`.
+    threading.Thread(target=drain.run, name="outbox", daemon=True).start()
     if "twilio_auth_token" in updates:
         click.echo(f"No TWILIO_AUTH_TOKEN: requests must be signed with the local token {LOCAL_TOKEN!r}.")
         click.echo(f'Try it: ivr call http://{host}:{port} --keys "2 1 1 1"')
@@ -87,4 +118,54 @@ def call(url: str, keys: str, caller: str, token: str | None) -> None:
         raise SystemExit(1)
 
 
-COMMANDS: list[click.Command] = [db, serve, call]
+@click.command()
+@click.option("--once", is_flag=True, help="Send what is due, then stop.")
+def worker(once: bool) -> None:
+    """Send the texts in the outbox (the Procfile's worker), with retries and at a steady rate."""
+    settings = _settings()
+    store = Store(settings.database_url)
+    runner = worker_for(settings, store)
+    click.echo(f"{runner.name}: sending through {type(runner.sender).__name__} at {settings.sms_per_second}/s")
+    if once:
+        while runner.run_once():
+            pass
+        return
+    runner.run()
+
+
+@click.group()
+def sms() -> None:
+    """The texts the companion sends."""
+
+
+@sms.command()
+@click.argument("purpose", required=False)
+@click.option("--ods", help="Fill in this ODS code, as for a known home.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text, for scripts.")
+@click.option("--prompts", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def preview(purpose: str | None, ods: str | None, as_json: bool, prompts: Path | None) -> None:
+    """Print each text (or one, by name or scenario number) with its encoding and segment count."""
+    try:
+        content = load(prompts or _settings().prompts_dir)
+    except ContentError as error:
+        raise click.ClickException("; ".join(error.problems)) from None
+    names = list(content.sms)
+    if purpose is not None:
+        by_scenario = {str(node.scenario): node.sms for _, node in content.scenarios()}
+        chosen = by_scenario.get(purpose, purpose)
+        if chosen not in content.sms:
+            raise click.BadParameter(f"no text called {purpose!r}; texts: {', '.join(names)}")
+        names = [chosen]
+    code = ods.strip().upper() if ods else None
+    for name in names:
+        body = compose(content, name, ods=code)
+        counted = gsm7.count(body)
+        if as_json:
+            click.echo(json.dumps({"purpose": name, "body": body, "encoding": counted.encoding,
+                                   "segments": counted.segments, "characters": counted.units}))  # fmt: skip
+        else:
+            click.echo(f"== {name}: {counted.encoding}, {counted.units} characters, {counted.segments} segments")
+            click.echo(body + "\n")
+
+
+COMMANDS: list[click.Command] = [db, serve, call, worker, sms]

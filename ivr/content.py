@@ -100,6 +100,8 @@ class Phrases(Strict):
     trouble_sorry: Text
     trouble_number: Text
     trouble_goodbye: Text
+    text_refused_opted_out: Text
+    text_refused_limit: Text
     ods_unknown_sms: Text
     mailbox_unknown_sms: Text
     # The role-play of the helpdesk call (`ivr rehearse --roleplay N`): its framing words.
@@ -182,6 +184,8 @@ Node = Annotated[Menu | Steps | Entry | Message, Field(discriminator="kind")]
 class SmsTemplate(Strict):
     body: Text
     max_segments: Annotated[int, Field(ge=1, le=6)] = 3
+    # Words a person may text to the companion's number to get this text back.
+    keywords: tuple[Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")], ...] = ()
 
 
 class Content(Strict):

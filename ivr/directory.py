@@ -7,7 +7,7 @@ get the same answers from the same data while the engine itself does no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ivr.speech import mailbox_address
 
@@ -61,3 +61,20 @@ class InMemoryDirectory:
     def homes_for_keys(self, keys: str) -> list[Home]:
         """Homes whose ODS code, after the V, is typed with these four keys."""
         return [home for home in self._homes if "".join(key_for(c) for c in home.ods[1:]) == keys]
+
+
+# Why a text may not be sent: the number opted out (STOP), or a daily limit was reached.
+Refusal = Literal["opted_out", "limit"]
+
+
+class TextPolicy(Protocol):
+    """Whether a text the caller asked for may go to this mobile; the phone's is store-backed."""
+
+    def refusal(self, to: str) -> Refusal | None: ...
+
+
+class AllowAllTexts:
+    """The rehearsal's policy: nothing is really sent, so nothing is refused."""
+
+    def refusal(self, to: str) -> Refusal | None:
+        return None

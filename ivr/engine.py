@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from ivr import entry_checks, speech
 from ivr.checks import fallback_of
 from ivr.content import Content, Entry, Menu, Message, Steps
-from ivr.directory import Directory
+from ivr.directory import AllowAllTexts, Directory, TextPolicy
 from ivr.turn import Ask, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Step, Turn
 
 # Message nodes flow into the next node in the same turn; content checks forbid loops
@@ -69,11 +69,13 @@ def start(
     return call.result()
 
 
-def advance(content: Content, directory: Directory, state: CallState, given: Input) -> tuple[Turn, CallState]:
+def advance(
+    content: Content, directory: Directory, state: CallState, given: Input, *, texting: TextPolicy | None = None
+) -> tuple[Turn, CallState]:
     """The caller's next input: a key or digits, silence, or speech."""
     if state.ended:
         return (Hangup(),), state
-    call = _Call(content, directory, state.model_copy(update={"turn": state.turn + 1}))
+    call = _Call(content, directory, state.model_copy(update={"turn": state.turn + 1}), texting)
     node = content.nodes.get(state.node)
     if node is None or isinstance(node, Message) or not _step_fits(node, state.step):
         # The content changed under a live call (a deploy renamed a node): start again politely.
@@ -99,9 +101,12 @@ def _step_fits(node: Menu | Steps | Entry, step: int) -> bool:
 class _Call:
     """One turn being built: the steps said so far and the state they lead to."""
 
-    def __init__(self, content: Content, directory: Directory, state: CallState) -> None:
+    def __init__(
+        self, content: Content, directory: Directory, state: CallState, texting: TextPolicy | None = None
+    ) -> None:
         self.content = content
         self.directory = directory
+        self.texting = texting or AllowAllTexts()
         self.state = state
         self.steps: list[Step] = []
 
@@ -151,9 +156,10 @@ class _Call:
             if not isinstance(node, Message):
                 self.prompt(node, full=True)
                 return
-            self.say(node.say, slow=node.slow)
             if node.send_sms:
-                self.send_text()
+                self.send_text(node.say)
+            else:
+                self.say(node.say, slow=node.slow)
             if node.hangup:
                 self.steps.append(Hangup())
                 self.update(ended=True)
@@ -331,11 +337,20 @@ class _Call:
         self.update(**{field: value})
         self.enter(node.then)
 
-    def send_text(self) -> None:
+    def send_text(self, confirmation: str) -> None:
+        """Send the pending text, unless the number opted out or a daily limit is reached: then say why."""
         topic, mobile = self.state.topic, self.state.mobile
         if topic is None or mobile is None:
             raise RuntimeError("a text was to be sent before a topic and a mobile were known")
-        self.steps.append(SendSms(purpose=topic, to=mobile, ods=self.state.ods))
+        phrases = self.content.phrases
+        match self.texting.refusal(mobile):
+            case "opted_out":
+                self.say(phrases.text_refused_opted_out)
+            case "limit":
+                self.say(phrases.text_refused_limit)
+            case None:
+                self.say(confirmation)
+                self.steps.append(SendSms(purpose=topic, to=mobile, ods=self.state.ods))
 
 
 def _national(e164: str) -> str:

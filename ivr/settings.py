@@ -49,7 +49,19 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "twilio_auth_token")
     )
+    twilio_from_number: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_FROM_NUMBER", "twilio_from_number")
+    )
+    twilio_messaging_service_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_MESSAGING_SERVICE_SID", "twilio_messaging_service_sid")
+    )
     validate_signature: bool = Field(default=True, description="Off only for local development")
+    # --- texts ---
+    sms_per_second: float = Field(default=1.0, gt=0, le=100, description="Sending rate of the worker")
+    sms_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries before a text is marked failed")
+    sms_daily_per_mobile: int = Field(default=5, ge=1, description="Texts callers may ask for, per mobile a day")
+    sms_daily_per_caller: int = Field(default=10, ge=1, description="Texts one calling number may ask for a day")
+    sms_daily_total: int = Field(default=500, ge=1, description="Texts callers may ask for in all, a day")
     voice: str = Field(default="Polly.Amy", description="Twilio <Say> voice")
     language: str = Field(default="en-GB", description="Twilio <Say> language")
     slow_rate: str = Field(default="80%", pattern=r"^\d{2,3}%$", description="SSML prosody rate in slow mode")

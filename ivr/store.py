@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -58,9 +60,28 @@ outbox = Table(
     Column("purpose", String(64), nullable=False),
     Column("to_number", String(32), nullable=False),
     Column("body", Text, nullable=False),
+    # pending -> sending (claimed) -> sent | failed | unknown; retry waits for next_attempt_at.
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("provider_sid", String(64)),
+    Column("error", Text),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("delivery_status", String(16)),  # Twilio's, from the status callback
+    Column("updated_at", DateTime(timezone=True)),
+    Column("caller_hash", String(64)),  # who asked, as a keyed hash: enough to count, not to ring
+    Column("capped", Boolean, nullable=False, server_default=true()),  # counts against the daily caps
     UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+)
+
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("opted_out_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -159,15 +180,27 @@ class Transaction:
         )
         return bool(result.rowcount)
 
-    def enqueue_text(self, *, key: str, call_sid: str | None, purpose: str, to: str, body: str) -> bool:
+    def enqueue_text(
+        self,
+        *,
+        key: str,
+        call_sid: str | None,
+        purpose: str,
+        to: str,
+        body: str,
+        caller_hash: str | None = None,
+        capped: bool = True,
+    ) -> bool:
         """Add a text to the outbox unless one with the same key is there; True if added."""
         exists = self.connection.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first()
         if exists:
             return False
+        stamp = now()
         self.connection.execute(
             insert(outbox).values(
                 idempotency_key=key, call_sid=call_sid, purpose=purpose, to_number=to, body=body,
-                status="pending", created_at=now(),
+                status="pending", created_at=stamp, updated_at=stamp, next_attempt_at=stamp,
+                caller_hash=caller_hash, capped=capped,
             )
         )
         return True
@@ -209,4 +242,4 @@ def _engine(url: str) -> Engine:
     return engine
 
 
-__all__ = ["CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "metadata", "outbox", "text"]
+__all__ = ["CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "metadata", "opt_outs", "outbox", "text"]

@@ -8,6 +8,8 @@ changes nothing twice.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -20,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import engine, privacy, speech, twiml
+from ivr import engine, outbox, privacy, speech, twiml
 from ivr.compose import compose
 from ivr.content import Content, ContentError, load
 from ivr.directory import Directory, InMemoryDirectory
@@ -28,6 +30,7 @@ from ivr.engine import CallState
 from ivr.phone import caller_id, mask
 from ivr.settings import Settings
 from ivr.store import DuplicateCall, Store, Transaction
+from ivr.texting import DailyCaps, InboundTexts
 from ivr.turn import Input, Keys, SendSms, Silence, Speech, Turn
 
 log = logging.getLogger("ivr.web")
@@ -57,6 +60,7 @@ def create_app(
         log.warning("IVR_VALIDATE_SIGNATURE is false: anyone can drive this app. For local development only.")
     store = store or Store(settings.database_url)
     calls = Calls(content, store, directory or InMemoryDirectory(), settings)
+    texts = InboundTexts(content, store, settings)
 
     app = Flask(__name__)
     # Behind the platform's router there is exactly one proxy hop to trust for scheme and host.
@@ -111,6 +115,20 @@ def create_app(
                   request.form.get("ErrorCode", "no error code"))
         return calls.trouble()
 
+    @app.post("/sms/status")
+    @guard
+    def sms_status() -> Response:
+        form = request.form
+        changed = outbox.record_delivery(store, form.get("MessageSid", ""), form.get("MessageStatus", ""))
+        log.info("text %s: %s%s", request.form.get("MessageSid"), request.form.get("MessageStatus"),
+                 "" if changed else " (no change)")
+        return Response(status=204)
+
+    @app.post("/sms")
+    @guard
+    def inbound_sms() -> Response:
+        return Response(texts.reply(request.form), mimetype=TWIML)
+
     @app.get("/healthz")
     def healthz() -> Response:
         return Response("ok\n", mimetype="text/plain")
@@ -139,8 +157,17 @@ class Calls:
         self.content = content
         self.store = store
         self.directory = directory
+        self.settings = settings
         self.base = settings.public_base_url or ""
         self.voice = twiml.Voice(settings.voice, settings.language, settings.slow_rate)
+        token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "ivr"
+        self.hash_key = hashlib.sha256(b"ivr caller hash:" + token.encode()).digest()
+
+    def caller_hash(self, number: str | None) -> str | None:
+        """A keyed hash of the calling number: enough to count its texts, not to ring it back."""
+        if number is None:
+            return None
+        return hmac.new(self.hash_key, number.encode(), hashlib.sha256).hexdigest()[:32]
 
     def incoming(self, form: Any) -> Response:
         sid = _call_sid(form)
@@ -180,12 +207,14 @@ class Calls:
             state = CallState(node="", turn=number)
         if number != state.turn:  # out of date: say again what the caller last heard
             return _twiml(record.response)
-        turn, state = engine.advance(self.content, self.directory, state, given)
+        caller = self.caller_hash(caller_id(form.get("From")))
+        policy = DailyCaps(self.store, self.settings, caller)
+        turn, state = engine.advance(self.content, self.directory, state, given, texting=policy)
         body = self.render(turn, state)
         with self.store.transaction() as tx:
             saved = tx.save_turn(sid, state.model_dump_json(), number, body, after=record.answered_turn)
             if saved:
-                self.enqueue(tx, sid, turn, state)
+                self.enqueue(tx, sid, turn, state, caller)
             else:
                 winner = tx.read_call(sid)
                 body = winner.response if winner else body
@@ -195,13 +224,14 @@ class Calls:
         action = f"{self.base}/voice/turn/{state.turn}"
         return twiml.render(turn, twiml.Urls(action=action, silence=f"{action}/silence"), self.voice)
 
-    def enqueue(self, tx: Transaction, sid: str, turn: Turn, state: CallState) -> None:
+    def enqueue(self, tx: Transaction, sid: str, turn: Turn, state: CallState, caller: str | None = None) -> None:
         """Texts go to the outbox in the caller's transaction; a worker sends them, never the webhook."""
         for step in turn:
             if isinstance(step, SendSms):
                 body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address())
                 added = tx.enqueue_text(
-                    key=f"call:{sid}:{step.purpose}", call_sid=sid, purpose=step.purpose, to=step.to, body=body
+                    key=f"call:{sid}:{step.purpose}", call_sid=sid, purpose=step.purpose, to=step.to, body=body,
+                    caller_hash=caller,
                 )
                 log.info("call %s: text %r to %s %s", sid, step.purpose, mask(step.to),
                          "queued" if added else "already queued for this call")

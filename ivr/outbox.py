@@ -1,0 +1,140 @@
+"""The outbox's queries: claiming texts to send, recording what happened, caps and opt-outs.
+
+Part of the store (SQLAlchemy stays in store.py and here). Several workers may run at
+once: a claim takes rows with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite's write
+lock serialises claims), and marks them with a lease, so a crashed worker's claim
+expires and another worker picks the text up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from ivr.store import Store, now, opt_outs, outbox
+
+# Twilio's delivery states in order; a callback may arrive late or twice, never moving a text back.
+DELIVERY_ORDER = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
+                  "undelivered": 6, "failed": 6}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Text:
+    id: int
+    to: str
+    body: str
+    purpose: str
+    attempts: int
+    created_at: datetime
+    reclaimed: bool  # a claim that expired: the last worker may have sent it before it died
+
+
+def claim(store: Store, worker: str, *, batch: int, lease: timedelta) -> list[Text]:
+    stamp = now()
+    claimable = or_(
+        and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= stamp),
+        and_(outbox.c.status == "sending", outbox.c.claimed_until < stamp),
+    )
+    with store.transaction() as tx:
+        rows = tx.connection.execute(
+            select(outbox.c.id, outbox.c.to_number, outbox.c.body, outbox.c.purpose, outbox.c.attempts,
+                   outbox.c.created_at, outbox.c.status)
+            .where(claimable)
+            .order_by(outbox.c.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if rows:
+            tx.connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([row.id for row in rows]))
+                .values(status="sending", claimed_by=worker, claimed_until=stamp + lease, updated_at=stamp)
+            )
+    return [
+        Text(row.id, row.to_number, row.body, row.purpose, row.attempts, _aware(row.created_at),
+             reclaimed=row.status == "sending")
+        for row in rows
+    ]
+
+
+def _finish(store: Store, text_id: int, worker: str, **values: object) -> bool:
+    """Record an outcome, only while this worker still holds the claim."""
+    with store.transaction() as tx:
+        result = tx.connection.execute(
+            update(outbox)
+            .where(outbox.c.id == text_id, outbox.c.claimed_by == worker, outbox.c.status == "sending")
+            .values(claimed_until=None, updated_at=now(), **values)
+        )
+        return bool(result.rowcount)
+
+
+def mark_sent(store: Store, text_id: int, worker: str, sid: str, attempts: int) -> bool:
+    return _finish(store, text_id, worker, status="sent", provider_sid=sid, sent_at=now(), attempts=attempts,
+                   error=None)  # fmt: skip
+
+
+def mark_retry(store: Store, text_id: int, worker: str, attempts: int, wait: timedelta, error: str) -> bool:
+    return _finish(store, text_id, worker, status="pending", attempts=attempts, next_attempt_at=now() + wait,
+                   error=error)  # fmt: skip
+
+
+def mark_failed(store: Store, text_id: int, worker: str, attempts: int, error: str) -> bool:
+    return _finish(store, text_id, worker, status="failed", attempts=attempts, error=error)
+
+
+def mark_unknown(store: Store, text_id: int, worker: str, attempts: int, error: str) -> bool:
+    """Not known whether Twilio took it: an operator decides, rather than risk sending it twice."""
+    return _finish(store, text_id, worker, status="unknown", attempts=attempts, error=error)
+
+
+def record_delivery(store: Store, sid: str, status: str) -> bool:
+    """Twilio's status callback: move the delivery state forward only. True if it changed."""
+    rank = DELIVERY_ORDER.get(status)
+    if rank is None:
+        return False
+    with store.transaction() as tx:
+        current = tx.connection.execute(
+            select(outbox.c.id, outbox.c.delivery_status).where(outbox.c.provider_sid == sid)
+        ).first()
+        if current is None or DELIVERY_ORDER.get(current.delivery_status or "", -1) >= rank:
+            return False
+        tx.connection.execute(
+            update(outbox).where(outbox.c.id == current.id).values(delivery_status=status, updated_at=now())
+        )
+        return True
+
+
+def sent_today(store: Store, *, to: str | None = None, caller_hash: str | None = None) -> int:
+    """Texts callers asked for in the last 24 hours: to one mobile, from one caller, or in all."""
+    query = select(func.count()).select_from(outbox).where(
+        outbox.c.capped.is_(True), outbox.c.created_at >= now() - timedelta(days=1)
+    )
+    if to is not None:
+        query = query.where(outbox.c.to_number == to)
+    if caller_hash is not None:
+        query = query.where(outbox.c.caller_hash == caller_hash)
+    with store.engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def is_opted_out(store: Store, number: str) -> bool:
+    with store.engine.connect() as connection:
+        return connection.execute(select(opt_outs.c.number).where(opt_outs.c.number == number)).first() is not None
+
+
+def opt_out(store: Store, number: str) -> None:
+    with store.transaction() as tx:
+        if not tx.connection.execute(select(opt_outs.c.number).where(opt_outs.c.number == number)).first():
+            tx.connection.execute(insert(opt_outs).values(number=number, opted_out_at=now()))
+
+
+def opt_in(store: Store, number: str) -> None:
+    with store.transaction() as tx:
+        tx.connection.execute(delete(opt_outs).where(opt_outs.c.number == number))
+
+
+def _aware(stamp: datetime) -> datetime:
+    """SQLite hands back naive datetimes for what was stored in UTC."""
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=now().tzinfo)

@@ -1,0 +1,268 @@
+"""Texts: the real twilio SDK over a recording HTTP client, faults injected there, and the worker's outcomes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+from ivr import outbox
+from ivr.content import Content
+from ivr.settings import Settings
+from ivr.sms import TwilioSender, Worker, WorkerSettings
+from ivr.store import Store
+from ivr.store import outbox as outbox_table
+from ivr.web import create_app
+from tests.web_support import TOKEN, FlaskTransport, assert_valid_twiml, sign
+
+ACCOUNT = "AC" + "a" * 32
+MOBILE = "+447400123456"
+
+
+class RecordingHttpClient(HttpClient):
+    """Stands where the SDK's HTTP client stands: records each request, answers from a script.
+
+    The script says, for a text's body, what its successive sends meet: an HTTP status (201 creates
+    the message) or an exception to raise. Past its script, every send succeeds.
+    """
+
+    def __init__(self, script: dict[str, list[int | Exception]] | None = None) -> None:
+        super().__init__(logger=None, is_async=False, timeout=None)  # type: ignore[arg-type]
+        self.script = {body: list(steps) for body, steps in (script or {}).items()}
+        self.requests: list[dict[str, Any]] = []
+        self.created: list[dict[str, Any]] = []  # what Twilio really took
+
+    def request(self, method: str, uri: str, params: Any = None, data: Any = None, headers: Any = None,
+                auth: Any = None, timeout: Any = None, allow_redirects: bool = False) -> Response:  # fmt: skip
+        self.requests.append({"method": method, "uri": uri, "data": dict(data or {}), "timeout": timeout})
+        if method == "GET":  # listing recent messages
+            listing = [self._message(m) for m in reversed(self.created) if m["To"] == (params or {}).get("To")]
+            return Response(200, json.dumps({"messages": listing, "next_page_uri": None, "page": 0}))
+        steps = self.script.get(str((data or {}).get("Body")), [])
+        step = steps.pop(0) if steps else 201
+        if isinstance(step, requests.exceptions.ReadTimeout) and getattr(step, "after_create", False):
+            self.created.append(dict(data))  # Twilio took it, then the answer was lost
+            raise step
+        if isinstance(step, Exception):
+            raise step
+        if step == 201:
+            self.created.append(dict(data))
+            return Response(201, json.dumps(self._message(data)))
+        codes = {400: 21211, 429: 20429, 500: 20500, 503: 20503}
+        return Response(step, json.dumps({"code": codes.get(step, 20001), "message": "scripted", "status": step}))
+
+    def _message(self, data: dict[str, Any]) -> dict[str, Any]:
+        index = self.created.index(data) if data in self.created else len(self.created)
+        return {"sid": f"SM{index:032d}", "to": data["To"], "body": data["Body"], "status": "queued",
+                "date_created": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")}  # fmt: skip
+
+
+def late_timeout() -> requests.exceptions.ReadTimeout:
+    error = requests.exceptions.ReadTimeout("read timed out")
+    error.after_create = True  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.fixture()
+def store(upgraded: Store) -> Store:
+    return upgraded
+
+
+def queue(store: Store, count: int = 1) -> None:
+    with store.transaction() as tx:
+        for index in range(count):
+            tx.enqueue_text(key=f"test:{index}", call_sid=None, purpose="checklist", to=MOBILE, body=f"body {index}")
+
+
+def worker(store: Store, client: RecordingHttpClient, **options: Any) -> Worker:
+    sender = TwilioSender(ACCOUNT, "token", from_number="+441234567890", http_client=client)
+    settings = WorkerSettings(per_second=1000, max_attempts=options.pop("max_attempts", 4),
+                              status_callback="https://ivr.example.org/sms/status")  # fmt: skip
+    return Worker(store, sender, settings, sleep=lambda seconds: None, jitter=lambda a, b: 0.0)
+
+
+def rows(store: Store) -> list[dict[str, Any]]:
+    with store.transaction() as tx:
+        return sorted(tx.rows(outbox_table), key=lambda row: row["id"])
+
+
+def drain(store: Store, runner: Worker) -> None:
+    """Run the worker until nothing is due, making every retry due at once."""
+    for _ in range(50):
+        with store.transaction() as tx:
+            tx.connection.execute(outbox_table.update().values(next_attempt_at=datetime(2000, 1, 1, tzinfo=UTC)))
+        if not runner.run_once():
+            return
+
+
+def test_the_sdk_sends_the_right_request(store: Store) -> None:
+    queue(store)
+    client = RecordingHttpClient()
+    drain(store, worker(store, client))
+    (request,) = client.requests
+    assert request["method"] == "POST"
+    assert urlsplit(request["uri"]).path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert request["data"] == {"To": MOBILE, "From": "+441234567890", "Body": "body 0",
+                               "StatusCallback": "https://ivr.example.org/sms/status"}  # fmt: skip
+    (row,) = rows(store)
+    assert row["status"] == "sent" and row["provider_sid"] == "SM" + "0" * 32 and row["attempts"] == 1
+
+
+def test_a_messaging_service_is_used_when_configured(store: Store) -> None:
+    queue(store)
+    client = RecordingHttpClient()
+    sender = TwilioSender(ACCOUNT, "token", messaging_service_sid="MG" + "b" * 32, http_client=client)
+    Worker(store, sender, WorkerSettings(per_second=1000), sleep=lambda s: None).run_once()
+    assert client.requests[0]["data"]["MessagingServiceSid"] == "MG" + "b" * 32
+    assert "From" not in client.requests[0]["data"] and "StatusCallback" not in client.requests[0]["data"]
+
+
+def test_faults_end_with_each_text_sent_once_or_marked(store: Store) -> None:
+    queue(store, 6)
+    client = RecordingHttpClient({
+        "body 0": [500, 429],  # two transient failures, then sent
+        "body 1": [400],  # an invalid number: failed, no retry
+        "body 2": [late_timeout()],  # Twilio took it but the answer was lost: found, not sent again
+        "body 3": [requests.exceptions.ReadTimeout("lost before Twilio")],  # not found on lookup: sent again
+        "body 4": [requests.exceptions.ConnectionError("refused")],  # lookup finds nothing: sent again
+        "body 5": [503, 503, 503, 503],  # gives up after the most attempts
+    })  # fmt: skip
+    drain(store, worker(store, client))
+    outcome = {row["body"]: (row["status"], row["attempts"]) for row in rows(store)}
+    assert outcome["body 0"] == ("sent", 3)
+    assert outcome["body 1"][0] == "failed"
+    assert outcome["body 2"] == ("sent", 1)
+    assert outcome["body 3"][0] == "sent" and outcome["body 4"][0] == "sent"
+    assert outcome["body 5"] == ("failed", 4)
+    sent_bodies = [data["Body"] for data in client.created]
+    assert sorted(sent_bodies) == sorted(set(sent_bodies)), "a text was sent twice"
+    assert set(sent_bodies) == {"body 0", "body 2", "body 3", "body 4"}
+    assert all(request["timeout"] is None or request["timeout"] > 0 for request in client.requests)
+
+
+def test_a_lookup_that_fails_leaves_the_text_unknown(store: Store) -> None:
+    queue(store)
+
+    class NoLookup(RecordingHttpClient):
+        def request(self, method: str, uri: str, *args: Any, **kwargs: Any) -> Response:
+            if method == "GET":
+                raise requests.exceptions.ConnectionError("no answer")
+            return super().request(method, uri, *args, **kwargs)
+
+    client = NoLookup({"body 0": [late_timeout()]})
+    drain(store, worker(store, client))
+    (row,) = rows(store)
+    assert row["status"] == "unknown" and "may have been sent" in row["error"]
+    assert len(client.created) == 1
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(store: Store) -> None:
+    queue(store, 3)
+    client = RecordingHttpClient()
+    dead = worker(store, client)
+    texts = outbox.claim(store, dead.name, batch=3, lease=WorkerSettings().lease)
+    dead.deliver(texts[0])  # sent, then the process dies holding the other two claims
+    client.created.append({"To": MOBILE, "From": "+441234567890", "Body": "body 1"})  # sent, but not recorded
+    with store.transaction() as tx:  # the dead worker's lease runs out
+        tx.connection.execute(outbox_table.update().values(claimed_until=datetime(2000, 1, 1, tzinfo=UTC)))
+    drain(store, worker(store, client))
+    assert [row["status"] for row in rows(store)] == ["sent", "sent", "sent"]
+    bodies = [data["Body"] for data in client.created]
+    assert sorted(bodies) == ["body 0", "body 1", "body 2"]
+
+
+def test_an_opted_out_number_is_not_sent_to(store: Store) -> None:
+    queue(store)
+    outbox.opt_out(store, MOBILE)
+    client = RecordingHttpClient()
+    drain(store, worker(store, client))
+    assert rows(store)[0]["status"] == "failed" and client.requests == []
+
+
+def test_the_worker_keeps_to_its_rate(store: Store) -> None:
+    queue(store, 5)
+    slept: list[float] = []
+    now = [0.0]
+    sender = TwilioSender(ACCOUNT, "token", from_number="+441234567890", http_client=RecordingHttpClient())
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    Worker(store, sender, WorkerSettings(per_second=2), sleep=sleep, clock=lambda: now[0]).run_once()
+    assert sum(slept) == pytest.approx(2.0)  # five texts at two a second: four gaps of half a second
+
+
+# --- over the webhooks ---
+
+
+@pytest.fixture()
+def client_app(store: Store, content: Content) -> Any:
+    settings = Settings(database_url=store.url, twilio_auth_token=TOKEN, sms_daily_per_mobile=2)
+    return create_app(settings, content=content, store=store).test_client()
+
+
+def post(client: Any, path: str, params: dict[str, str]) -> tuple[int, str]:
+    url = "http://localhost" + path
+    return FlaskTransport(client).post(url, params, sign(url, params))
+
+
+def inbound(client: Any, body: str, sid: str) -> str:
+    status, reply = post(client, "/sms", {"From": MOBILE, "To": "+443300000000", "Body": body, "MessageSid": sid})
+    assert status == 200
+    assert reply.startswith("<?xml") and "<Response" in reply
+    return reply
+
+
+def test_inbound_keywords(client_app: Any, store: Store) -> None:
+    assert "Text a word to get a script" in inbound(client_app, "help", "SM1")
+    assert "Text a word to get a script" in inbound(client_app, "what is this?", "SM2")
+    inbound(client_app, "Checklist", "SM3")
+    inbound(client_app, "2", "SM4")
+    inbound(client_app, "2", "SM4")  # Twilio retried the same message: one text
+    queued = [(row["purpose"], row["to_number"]) for row in rows(store)]
+    assert queued == [("checklist", MOBILE), ("scenario_2", MOBILE)]
+
+
+def test_stop_then_a_send_is_refused_then_start(client_app: Any, store: Store) -> None:
+    assert "<Message" not in inbound(client_app, "STOP", "SM5")
+    assert outbox.is_opted_out(store, MOBILE)
+    assert "<Message" not in inbound(client_app, "checklist", "SM6") and rows(store) == []
+    sid = "CA" + "9" * 32
+    base = {"CallSid": sid, "From": "+441522123456", "To": "+443300000000"}
+    post(client_app, "/voice", base)
+    post(client_app, "/voice/turn/0", {**base, "Digits": "5"})
+    post(client_app, "/voice/turn/1", {**base, "Digits": "07400123456"})
+    status, body = post(client_app, "/voice/turn/2", {**base, "Digits": "1"})
+    assert status == 200 and "asked us not to send it texts" in body and rows(store) == []
+    assert_valid_twiml(body)
+    assert "back on" in inbound(client_app, "Start", "SM7")
+    assert not outbox.is_opted_out(store, MOBILE)
+
+
+def test_daily_cap_per_mobile_is_explained_to_the_caller(client_app: Any, store: Store) -> None:
+    for call in range(3):
+        sid = f"CA{call:032d}"
+        base = {"CallSid": sid, "From": "+441522123456", "To": "+443300000000"}
+        post(client_app, "/voice", base)
+        post(client_app, "/voice/turn/0", {**base, "Digits": "5"})
+        post(client_app, "/voice/turn/1", {**base, "Digits": "07400123456"})
+        status, body = post(client_app, "/voice/turn/2", {**base, "Digits": "1"})
+        assert status == 200
+    assert "cannot send another text to that mobile today" in body
+    assert len(rows(store)) == 2
+
+
+def test_status_callbacks_move_delivery_forward_only(client_app: Any, store: Store) -> None:
+    queue(store)
+    drain(store, worker(store, RecordingHttpClient()))
+    sid = rows(store)[0]["provider_sid"]
+    for status in ("sent", "delivered", "sent", "delivered"):
+        assert post(client_app, "/sms/status", {"MessageSid": sid, "MessageStatus": status})[0] == 204
+    assert rows(store)[0]["delivery_status"] == "delivered"
