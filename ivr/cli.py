@@ -11,12 +11,17 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ivr import audio, roleplay
 from ivr.content import Content, ContentError, load
 from ivr.directory import InMemoryDirectory
 from ivr.outline import mermaid, outline, summarise
-from ivr.rehearse import Line, Rehearsal, ScriptedKeypad, TerminalKeypad, transcript
+from ivr.player import Player
+from ivr.rehearse import Keypad, Line, Rehearsal, RolePlay, ScriptedKeypad, TerminalKeypad, transcript
 from ivr.settings import Settings
+from ivr.speaker import Speaker
+from ivr.voice import SynthesisFailed, Synthesizer, Voice, Voices
 
 ODS_PATTERN = re.compile(r"^V[A-Z0-9]{4}$")
 
@@ -52,31 +57,112 @@ def main() -> None:
     """The NHSmail helpdesk phone companion for care homes."""
 
 
+def _voices(settings: Settings) -> Voices:
+    return Voices(
+        companion=Voice(settings.rehearsal_voice, settings.rehearsal_rate),
+        slow=Voice(settings.rehearsal_voice, settings.rehearsal_slow_rate),
+        helpdesk=Voice(settings.roleplay_helpdesk_voice, settings.rehearsal_rate),
+    )
+
+
+def _synthesizer(settings: Settings) -> Synthesizer:
+    return Synthesizer(settings.speech_cache_dir, settings.synthesis_timeout_seconds)
+
+
+STYLES = {
+    "companion": "bold cyan", "caller": "yellow", "text": "green", "end": "bold",
+    "helpdesk": "bold magenta", "you": "dim", "suggested": "cyan",
+}  # fmt: skip
+
+
 @main.command()
 @prompts_option
 @click.option("--keys", "script", help='Keys to press, space-separated; "t" is silence. Prints the transcript.')
 @click.option("--ods", help="The home's ODS code, to hear the read-back personalised.")
 @click.option("--slow", is_flag=True, help="Start in slow mode.")
-@click.option("--mute", is_flag=True, help="Text only, no speech (the only mode until speech arrives).")
-def rehearse(prompts: Path | None, script: str | None, ods: str | None, slow: bool, mute: bool) -> None:
+@click.option(
+    "--speak/--mute",
+    default=None,
+    help="Speak the prompts, or show text only. Default: speak at a terminal, text only with --keys.",
+)
+@click.option("--roleplay", "scenario", type=int, metavar="N", help="Role-play the helpdesk call for scenario N.")
+def rehearse(
+    prompts: Path | None,
+    script: str | None,
+    ods: str | None,
+    slow: bool,
+    speak: bool | None,
+    scenario: int | None,
+) -> None:
     """Practise the call at the terminal, the keyboard standing in for the keypad."""
     content = _content(prompts)
     code = _ods(ods)
-    directory = InMemoryDirectory()
-    if script is not None:
-        lines = Rehearsal(content, directory, ods=code, slow=slow).run(ScriptedKeypad(script))
-        click.echo(transcript(lines))
-        return
-    if not sys.stdin.isatty():
+    beats = None
+    if scenario is not None:
+        try:
+            beats = roleplay.script(content, scenario)
+        except roleplay.NoSuchScenario as error:
+            raise click.BadParameter(str(error), param_hint="--roleplay") from None
+    # Without a terminal a role-play has no one to wait for: it prints its transcript, as --keys does.
+    scripted = script is not None or (beats is not None and not sys.stdin.isatty())
+    if not scripted and not sys.stdin.isatty():
         raise click.UsageError("no terminal to read keys from: give --keys to run a scripted rehearsal")
     console = Console(highlight=False)
-    styles = {"companion": "bold cyan", "caller": "yellow", "text": "green", "end": "bold"}
 
     def show(line: Line) -> None:
-        console.print(f"[{styles[line.who]}]{escape(line.text)}[/]")
+        if not scripted:
+            console.print(f"[{STYLES[line.who]}]{escape(line.text)}[/]")
 
-    keypad = TerminalKeypad(lambda notice: console.print(f"[dim]{escape(notice)}[/]"))
-    Rehearsal(content, directory, show, ods=code, slow=slow).run(keypad)
+    def notice(text: str) -> None:
+        console.print(f"[dim]{escape(text)}[/]")
+
+    keypad: Keypad = ScriptedKeypad(script or "") if scripted else TerminalKeypad(notice)
+    settings = Settings()
+    voices = _voices(settings)
+    wanted = speak if speak is not None else not scripted  # scripted runs (tests, CI) stay silent
+    speaker = Speaker(_synthesizer(settings), Player(settings.audio_player), notice) if wanted else None
+    try:
+        if beats is not None:
+            lines = RolePlay(beats, show, speaker=speaker, voices=voices).run(keypad)
+        else:
+            directory = InMemoryDirectory()
+            rehearsal = Rehearsal(content, directory, show, ods=code, slow=slow, speaker=speaker, voices=voices)
+            lines = rehearsal.run(keypad)
+    finally:
+        if speaker is not None:
+            speaker.close()
+    if scripted:
+        click.echo(transcript(lines))
+
+
+@main.group(name="audio")
+def audio_group() -> None:
+    """The prompts as sound files."""
+
+
+@audio_group.command(name="export")
+@prompts_option
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--ods", default=audio.EXAMPLE_ODS, show_default=True, help="ODS code for the personalised prompts.")
+def audio_export(prompts: Path | None, directory: Path, ods: str) -> None:
+    """Render every prompt to WAV in DIRECTORY, with manifest.csv (node, file, seconds, voice, text)."""
+    content = _content(prompts)
+    code = _ods(ods) or audio.EXAMPLE_ODS
+    settings = Settings()
+    items = list(audio.prompts(content, _voices(settings), ods=code))
+    began = time.perf_counter()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with _synthesizer(settings) as synthesizer, Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task("rendering prompts", total=len(items))
+        try:
+            done = audio.export(items, directory, synthesizer, lambda item: progress.advance(task))
+        except SynthesisFailed as error:
+            raise click.ClickException(f"{error} (is espeak-ng installed? Debian: libespeak-ng1)") from None
+    click.echo(
+        f"{done.files} files, {done.seconds / 60:.1f} minutes of speech, in {directory}; "
+        f"{done.rendered} rendered, {done.files - done.rendered} from the cache ({settings.speech_cache_dir}); "
+        f"{time.perf_counter() - began:.1f} s"
+    )
 
 
 @main.command()

@@ -1,0 +1,87 @@
+"""`ivr audio export`: every prompt to WAV with a manifest, rendered once and reused from the cache."""
+
+from __future__ import annotations
+
+import csv
+import shlex
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ivr import audio
+from ivr.cli import main
+from ivr.content import load
+from ivr.outline import utterances
+from ivr.voice import Synthesizer
+from tests.test_speaker import NO_SOUND_PLAYER, VOICES
+
+
+def manifest(directory: Path) -> list[dict[str, str]]:
+    with (directory / audio.MANIFEST).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_export_renders_each_prompt_once_and_then_only_what_changed(prompts_copy: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    items = list(audio.prompts(load(prompts_copy), VOICES))
+    assert len(items) > len(list(utterances(load(prompts_copy))))  # the role-play lines are in it too
+    with Synthesizer(cache, timeout=20) as synthesizer:
+        cold = audio.export(items, out, synthesizer)
+    assert cold.files == len(items) and cold.rendered == len({(i.text, i.voice) for i in items})
+    rows = manifest(out)
+    assert [row["node"] for row in rows][:2] == ["welcome", "main"]
+    assert "{" not in "".join(row["text"] for row in rows)  # placeholders filled as on a call
+    assert any("V, L, 1, 5, A" in row["text"] for row in rows)  # personalised prompts with the example code
+    for row in rows:
+        with wave.open(str(out / row["file"]), "rb") as sound:
+            assert abs(sound.getnframes() / sound.getframerate() - float(row["seconds"])) < 0.01
+
+    with Synthesizer(cache, timeout=20) as synthesizer:
+        warm = audio.export(items, out, synthesizer)
+    assert warm.rendered == 0 and warm.files == cold.files
+
+    scenarios = prompts_copy / "scenarios.toml"
+    text = scenarios.read_text(encoding="utf-8")
+    scenarios.write_text(text.replace("It usually arrives within a minute.", "It usually comes quickly."))
+    changed = list(audio.prompts(load(prompts_copy), VOICES))
+    with Synthesizer(cache, timeout=20) as synthesizer:
+        again = audio.export(changed, out, synthesizer)
+    assert again.rendered == 1
+    assert any("It usually comes quickly." in row["text"] for row in manifest(out))
+
+
+def test_files_of_removed_prompts_are_removed_and_others_kept(tmp_path: Path, prompts_copy: Path) -> None:
+    out = tmp_path / "out"
+    items = list(audio.prompts(load(prompts_copy), VOICES))[:3]
+    with Synthesizer(tmp_path / "cache", timeout=20) as synthesizer:
+        audio.export(items, out, synthesizer)
+        (out / "notes.txt").write_text("mine")
+        audio.export(items[:1], out, synthesizer)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.csv", "notes.txt", "welcome-01.wav"]
+
+
+@pytest.fixture()
+def speech_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("IVR_SPEECH_CACHE_DIR", str(cache))
+    monkeypatch.setenv("IVR_AUDIO_PLAYER", shlex.join(NO_SOUND_PLAYER))
+    return cache
+
+
+def test_cli_export_twice(tmp_path: Path, speech_env: Path) -> None:
+    out = tmp_path / "out"
+    first = CliRunner().invoke(main, ["audio", "export", str(out)])
+    assert first.exit_code == 0, first.output
+    assert "0 from the cache" not in first.output and f"in {out}" in first.output
+    second = CliRunner().invoke(main, ["audio", "export", str(out)])
+    assert second.exit_code == 0 and " 0 rendered" in second.output
+    assert len(list(out.glob("*.wav"))) == len(manifest(out))
+
+
+def test_cli_speak_with_keys_and_no_sound_says_so_once(speech_env: Path) -> None:
+    result = CliRunner().invoke(main, ["rehearse", "--keys", "3 1", "--speak"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Speech is off: no sound") == 1
+    assert "Caller: presses 3" in result.output

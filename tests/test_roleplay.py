@@ -1,0 +1,70 @@
+"""The role-play of the helpdesk call: every push-back is heard, each followed by the caller's turn and an answer."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ivr import roleplay
+from ivr.cli import main
+from ivr.content import Content
+from ivr.player import Player
+from ivr.rehearse import RolePlay, ScriptedKeypad, transcript
+from ivr.speaker import Speaker
+from ivr.voice import Synthesizer
+from tests.test_speaker import VOICES
+
+YOUR_TURN = "You: Your turn. Answer out loud, then press any key."
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_each_push_back_is_heard_with_a_turn_and_its_answer(content: Content, number: int) -> None:
+    result = CliRunner().invoke(main, ["rehearse", "--roleplay", str(number), "--keys", ""])
+    assert result.exit_code == 0, result.output
+    said = result.output
+    node = roleplay.scenario(content, number)
+    assert node.pushbacks and node.opening and node.closing
+    for exchange in (*node.opening, *node.pushbacks, *node.closing):
+        expected = f"Helpdesk: {exchange.helpdesk}\n{YOUR_TURN}\nSuggested: Suggested answer: {exchange.reply}\n"
+        assert expected in said
+    assert said.startswith("Companion: Let us practise the call.")
+    assert f"Companion: {node.title}" in said
+    assert "ring the NHSmail Helpdesk on 0 3 3 3, 2 0 0, 1 1 3 3" in said.splitlines()[-1]
+
+
+def test_push_backs_come_in_the_order_of_the_call(content: Content) -> None:
+    beats = roleplay.script(content, 3)
+    helpdesk = [beat.text for beat in beats if isinstance(beat, roleplay.Cue) and beat.who == "helpdesk"]
+    node = roleplay.scenario(content, 3)
+    assert helpdesk == [e.helpdesk for e in (*node.opening, *node.pushbacks, *node.closing)]
+
+
+def test_q_ends_the_role_play(content: Content) -> None:
+    lines = RolePlay(roleplay.script(content, 1)).run(ScriptedKeypad("1 q"))
+    assert sum(line.who == "you" for line in lines) == 2 and lines[-1].who == "you"
+
+
+def test_the_helpdesk_speaks_in_its_own_voice(content: Content, tmp_path: Path) -> None:
+    player = Player([sys.executable, "-c", "pass"])
+    with Synthesizer(tmp_path, timeout=20) as synthesizer:
+        speaker = Speaker(synthesizer, player, lambda notice: None)
+        began = time.monotonic()
+        RolePlay(roleplay.script(content, 1), speaker=speaker, voices=VOICES).run(ScriptedKeypad(""))
+        assert time.monotonic() - began < 30
+        line = roleplay.scenario(content, 1).opening[0].helpdesk
+        assert synthesizer.path(line, VOICES.helpdesk).exists()
+        assert not synthesizer.path(line, VOICES.companion).exists()
+
+
+def test_an_unknown_scenario_is_refused() -> None:
+    result = CliRunner().invoke(main, ["rehearse", "--roleplay", "9", "--keys", ""])
+    assert result.exit_code == 2 and "there is no scenario 9 (the scenarios are 1, 2, 3)" in result.output
+
+
+def test_transcript_labels(content: Content) -> None:
+    said = transcript(RolePlay(roleplay.script(content, 2)).run(ScriptedKeypad("")))
+    assert {line.split(":", 1)[0] for line in said.splitlines()} == {"Companion", "Helpdesk", "You", "Suggested"}
