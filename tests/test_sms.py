@@ -266,3 +266,32 @@ def test_status_callbacks_move_delivery_forward_only(client_app: Any, store: Sto
     for status in ("sent", "delivered", "sent", "delivered"):
         assert post(client_app, "/sms/status", {"MessageSid": sid, "MessageStatus": status})[0] == 204
     assert rows(store)[0]["delivery_status"] == "delivered"
+
+
+def test_several_workers_at_once_send_each_text_once(store: Store) -> None:
+    """Claims do not overlap: on PostgreSQL by FOR UPDATE SKIP LOCKED, on SQLite by its write lock."""
+    import threading
+
+    queue(store, 40)
+    client = RecordingHttpClient()
+    lock = threading.Lock()
+
+    class Shared(RecordingHttpClient):  # one recording Twilio shared by every worker
+        def request(self, *args: Any, **kwargs: Any) -> Response:
+            with lock:
+                return client.request(*args, **kwargs)
+
+    workers = []
+    for _ in range(4):
+        runner = worker(store, Shared())
+        runner.settings = WorkerSettings(per_second=1000, batch=3)
+        workers.append(runner)
+    threads = [threading.Thread(target=lambda w=w: [w.run_once() for _ in range(20)]) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    bodies = [data["Body"] for data in client.created]
+    assert sorted(bodies) == sorted(f"body {index}" for index in range(40))
+    assert all(row["status"] == "sent" for row in rows(store))
+    assert len({row["claimed_by"] for row in rows(store)}) > 1  # the work was really shared
