@@ -28,7 +28,6 @@ from sqlalchemy import (
     event,
     insert,
     select,
-    text,
     true,
     update,
 )
@@ -242,4 +241,4 @@ def _engine(url: str) -> Engine:
     return engine
 
 
-__all__ = ["CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "metadata", "opt_outs", "outbox", "text"]
+__all__ = ["CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "metadata", "opt_outs", "outbox"]
