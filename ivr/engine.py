@@ -14,6 +14,7 @@ from ivr import entry_checks, speech
 from ivr.checks import fallback_of
 from ivr.content import Content, Entry, Menu, Message, Steps
 from ivr.directory import AllowAllTexts, Directory, TextPolicy
+from ivr.phone import national_digits
 from ivr.turn import Ask, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Step, Turn
 
 # Message nodes flow into the next node in the same turn; content checks forbid loops
@@ -134,7 +135,7 @@ class _Call:
             self.content.meta.helpdesk_number,
             ods=state.ods,
             mailbox=state.mailbox_address(),
-            mobile=_national(state.mobile) if state.mobile else None,
+            mobile=national_digits(state.mobile) if state.mobile else None,
             ticket=state.ticket,
         )
         return text.format(**values)
@@ -352,6 +353,3 @@ class _Call:
                 self.say(confirmation)
                 self.steps.append(SendSms(purpose=topic, to=mobile, ods=self.state.ods))
 
-
-def _national(e164: str) -> str:
-    return "0" + e164[3:] if e164.startswith("+44") else e164
