@@ -175,9 +175,11 @@ def _check_sms(
         )
 
 
-# Keywords carriers and Twilio give a meaning of their own, and the companion's HELP and MENU.
-RESERVED_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "YES", "UNSTOP",
-                               "HELP", "INFO", "MENU"})  # fmt: skip
+# Keywords carriers and Twilio give a meaning of their own, and the companion's HELP and MENU:
+# the inbound-text handler acts on these, so no template may claim one.
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+RESERVED_KEYWORDS = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | {"HELP", "INFO", "MENU"}
 
 
 def _check_keywords(content: Content, origin: dict[str, str], problems: list[str]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ivr import outbox
+from ivr.checks import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from ivr.compose import compose
 from ivr.content import Content
 from ivr.directory import Refusal
@@ -42,10 +43,6 @@ class DailyCaps:
         return None
 
 
-OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN = frozenset({"START", "YES", "UNSTOP"})
-
-
 class InboundTexts:
     """Texts sent to the companion's number: keywords bring back a script; STOP and START are kept."""
 
@@ -60,11 +57,11 @@ class InboundTexts:
         words = str(form.get("Body", "")).strip().upper().split()
         word = words[0].strip(".!?,") if words else ""
         response = MessagingResponse()
-        if word in OPT_OUT:  # Twilio answers STOP itself; we only remember it
+        if word in OPT_OUT_KEYWORDS:  # Twilio answers STOP itself; we only remember it
             outbox.opt_out(self.store, sender)
             log.info("%s opted out of texts", mask(sender))
             return str(response)
-        if word in OPT_IN:
+        if word in OPT_IN_KEYWORDS:
             outbox.opt_in(self.store, sender)
             response.message(self.body("opted_in"))
             return str(response)
