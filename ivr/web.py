@@ -120,7 +120,7 @@ def create_app(
     def sms_status() -> Response:
         form = request.form
         changed = outbox.record_delivery(store, form.get("MessageSid", ""), form.get("MessageStatus", ""))
-        log.info("text %s: %s%s", request.form.get("MessageSid"), request.form.get("MessageStatus"),
+        log.info("text %s: %s%s", form.get("MessageSid"), form.get("MessageStatus"),
                  "" if changed else " (no change)")
         return Response(status=204)
 
@@ -151,7 +151,7 @@ def create_app(
 
 
 class Calls:
-    """What the webhooks do with a call: engine, store and outbox in one transaction per request."""
+    """What the webhooks do with a call: read its state, run the engine, then write state and texts together."""
 
     def __init__(self, content: Content, store: Store, directory: Directory, settings: Settings) -> None:
         self.content = content
