@@ -20,6 +20,7 @@ from ivr.voice import Synthesizer, Voice, Voices, wav_seconds
 
 EXAMPLE_ODS = "VL15A"  # the README's example code; personalised prompts are heard with it
 EXAMPLE_MOBILE = "07400123456"  # a valid-format mobile outside Ofcom's drama range
+EXAMPLE_HOME = "Meadow View Care Home"  # a made-up name, for the greeting and read-backs
 MANIFEST = "manifest.csv"
 
 
@@ -47,6 +48,14 @@ def prompts(content: Content, voices: Voices, ods: str = EXAMPLE_ODS) -> Iterato
         mobile=EXAMPLE_MOBILE,
         ticket="123456",
     )
+    phrases = content.phrases
+    values |= {
+        "mobile_end": speech.characters(EXAMPLE_MOBILE[-3:]),
+        "reason": phrases.reason_refused,
+        "candidate": speech.nato(ods, phrases.nato_letter, phrases.nato_digit),
+        "candidate_name": EXAMPLE_HOME,
+        "home": EXAMPLE_HOME,
+    }
     for node_id, text in utterances(content):
         yield Prompt(node_id, text.format(**values), voices.companion)
     for node_id, node in content.scenarios():

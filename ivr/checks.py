@@ -12,13 +12,17 @@ from collections import deque
 from collections.abc import Callable
 
 from ivr import gsm7
-from ivr.content import Content, Entry, Menu, Message, Steps, placeholders
+from ivr.content import Confirm, Content, Entry, Menu, Message, Steps, placeholders
 
 KEY_PLACEHOLDERS = frozenset(
     {"key_repeat", "key_main_menu", "key_back", "key_slow", "key_next", "key_spell", "key_text_me"}
 )
-NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {"helpdesk", "mobile", "ticket"}
+# {mobile_end} is the end of the home's registered mobile, {reason} an escalation's reason.
+NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {"helpdesk", "mobile", "ticket", "mobile_end", "reason"}
 ODS_PLACEHOLDERS = frozenset({"ods", "mailbox"})
+HOME_PLACEHOLDERS = frozenset({"home"})  # a Message's say_with_home: the home's name
+CANDIDATE_PLACEHOLDERS = frozenset({"candidate"})  # a Confirm's read-back
+CANDIDATE_NAME_PLACEHOLDERS = frozenset({"candidate", "candidate_name"})
 PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "option": frozenset({"label", "key"}),
     "reprompt_wrong": frozenset({"key"}),
@@ -28,10 +32,16 @@ PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "spell_ods": frozenset({"nato", "mailbox_spelled"}),
     "nato_letter": frozenset({"char", "word"}),
     "nato_digit": frozenset({"char"}),
+    "notice": frozenset({"notice"}),
 }
 SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk"})
+# Only in texts about an escalation, never in one a keyword can bring back (no ticket is known then).
+ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home"})
 LONGEST_ODS = "VXXXX"
 LONGEST_MAILBOX = "care.vxxxx@nhs.net"
+LONGEST_TICKET = "9" * 15
+HOME_NAME_LIMIT = 100  # a home's name is cut to this in a text, so the segment budget holds
+LONGEST_HOME = "X" * HOME_NAME_LIMIT + ", " + LONGEST_ODS
 
 
 def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
@@ -86,9 +96,9 @@ def _check_node(content: Content, node_id: str, node: object, where: str, proble
             kind = "node" if table == "nodes" else "sms template"
             problems.append(f"{where}: field '{field}': no {kind} called '{target}'")
 
-    def text(field: str, value: str | None, with_ods: bool = False) -> None:
+    def text(field: str, value: str | None, with_ods: bool = False, also: frozenset[str] = frozenset()) -> None:
         if value is not None:
-            allowed = NODE_PLACEHOLDERS | (ODS_PLACEHOLDERS if with_ods else frozenset())
+            allowed = NODE_PLACEHOLDERS | (ODS_PLACEHOLDERS if with_ods else frozenset()) | also
             _check_placeholders(f"{where}: field '{field}'", value, allowed, problems)
 
     if isinstance(node, Menu):
@@ -133,12 +143,40 @@ def _check_node(content: Content, node_id: str, node: object, where: str, proble
         text("invalid", node.invalid)
         ref("then", node.then)
         ref("fallback", node.fallback)
+        ref("unmatched", node.unmatched)
+        ref("registered", node.registered)
+        _check_entry(content, node, where, problems)
+    elif isinstance(node, Confirm):
+        text("say", node.say, also=CANDIDATE_PLACEHOLDERS)
+        text("say_with_name", node.say_with_name, also=CANDIDATE_NAME_PLACEHOLDERS)
+        ref("yes", node.yes)
+        ref("none_left", node.none_left)
+        ref("fallback", node.fallback)
     elif isinstance(node, Message):
         text("say", node.say)
+        text("say_with_home", node.say_with_home, with_ods=True, also=HOME_PLACEHOLDERS)
         ref("then", node.then)
+        ref("then_unknown", node.then_unknown)
         ways = [node.then is not None, node.resume, node.hangup]
         if sum(ways) != 1:
             problems.append(f"{where}: needs exactly one of 'then', 'resume' or 'hangup' (a way to carry on)")
+        if node.send_sms and node.escalate:
+            problems.append(f"{where}: a message may send a text or escalate, not both")
+
+
+def _check_entry(content: Content, node: Entry, where: str, problems: list[str]) -> None:
+    """The fields that only mean something for some checks."""
+    if node.speech and node.check not in ("ods_keys", "ods_exact"):
+        problems.append(f"{where}: field 'speech': only an ODS code entry can be spoken")
+    if node.unmatched and node.check != "ods_keys":
+        problems.append(f"{where}: field 'unmatched': only an ods_keys entry can match nothing")
+    if node.registered:
+        if node.check != "uk_mobile":
+            problems.append(f"{where}: field 'registered': only a uk_mobile entry offers the registered mobile")
+        if not isinstance(content.nodes.get(node.registered), Menu | type(None)):
+            problems.append(f"{where}: field 'registered': node '{node.registered}' must be a menu")
+    if node.check in ("ods_keys", "ods_exact") and not isinstance(content.nodes.get(node.then), Confirm | type(None)):
+        problems.append(f"{where}: field 'then': an ODS code entry leads to a confirm node, to read it back")
 
 
 def _check_placeholders(where: str, text: str, allowed: frozenset[str], problems: list[str]) -> None:
@@ -154,14 +192,20 @@ def _check_sms(
 ) -> None:
     where = f"{origin.get('sms.' + name, '?')}: sms template '{name}'"
     before = len(problems)
-    _check_placeholders(f"{where}: field 'body'", body, SMS_PLACEHOLDERS, problems)
+    keyword_text = bool(content.sms[name].keywords)
+    allowed = SMS_PLACEHOLDERS | (frozenset() if keyword_text else ESCALATION_SMS_PLACEHOLDERS)
+    _check_placeholders(f"{where}: field 'body'", body, allowed, problems)
     if len(problems) > before:
         return
     phrases = content.phrases
+    reasons = (phrases.reason_refused, phrases.reason_leaver, phrases.reason_other)
     longest = body.format(
         ods=max(LONGEST_ODS, phrases.ods_unknown_sms, key=gsm7.septets),
         mailbox=max(LONGEST_MAILBOX, phrases.mailbox_unknown_sms, key=gsm7.septets),
         helpdesk=content.meta.helpdesk_number,
+        ticket=LONGEST_TICKET,
+        reason=max(reasons, key=gsm7.septets),
+        home=max(LONGEST_HOME, phrases.home_unknown_sms, key=gsm7.septets),
     )
     bad = gsm7.non_gsm7(longest)
     if bad:
@@ -194,7 +238,7 @@ def _check_keywords(content: Content, origin: dict[str, str], problems: list[str
             owners[word] = name
 
 
-def fallback_of(content: Content, node: Menu | Steps | Entry) -> str:
+def fallback_of(content: Content, node: Menu | Steps | Entry | Confirm) -> str:
     """Where a caller goes once silence or wrong keys have used up a node's retries."""
     return node.fallback or content.meta.fallback
 
@@ -208,8 +252,11 @@ def edges(content: Content, node_id: str) -> list[str]:
     if isinstance(node, Steps):
         return [node.then, content.meta.text_me, fallback_of(content, node), content.meta.main_menu]
     if isinstance(node, Entry):
-        return [node.then, fallback_of(content, node)]
-    return [node.then] if node.then else []
+        extra = [target for target in (node.unmatched, node.registered) if target]
+        return [node.then, *extra, fallback_of(content, node)]
+    if isinstance(node, Confirm):
+        return [node.yes, node.none_left, fallback_of(content, node), content.meta.main_menu]
+    return [target for target in (node.then, node.then_unknown) if target]
 
 
 def _check_reachable(content: Content, where: Callable[[str], str], problems: list[str]) -> None:
@@ -265,8 +312,14 @@ def tree_parents(content: Content) -> dict[str, str]:
         node = content.nodes[node_id]
         if isinstance(node, Menu):
             targets = [option.goto for option in node.options]
+        elif isinstance(node, Confirm):
+            targets = [node.yes, node.none_left]
+        elif isinstance(node, Entry):
+            targets = [target for target in (node.then, node.unmatched, node.registered) if target]
+        elif isinstance(node, Message):
+            targets = [target for target in (node.then, node.then_unknown) if target]
         else:
-            targets = [node.then] if node.then else []
+            targets = [node.then]
         for target in targets:
             if target != main and target not in parents:
                 parents[target] = node_id
@@ -287,7 +340,7 @@ def text_flow(content: Content) -> frozenset[str]:
         if isinstance(node, Menu):
             queue.extend(option.goto for option in node.options)
         elif isinstance(node, Entry):
-            queue.append(node.then)
+            queue.extend(target for target in (node.then, node.registered) if target)
         elif isinstance(node, Message) and node.then and not node.send_sms:
             queue.append(node.then)
     return frozenset(flow)

@@ -17,7 +17,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 KEYPAD = "0123456789*#"
-EntryCheck = Literal["uk_mobile", "ods_code", "ticket_number"]
+EntryCheck = Literal["uk_mobile", "ods_keys", "ods_exact", "ticket_number"]
+# What happened when a caller rang the helpdesk and was not helped: a closed set, so the
+# care association can count and sort escalations.
+Reason = Literal["refused", "leaver", "other"]
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -104,6 +107,15 @@ class Phrases(Strict):
     text_refused_limit: Text
     ods_unknown_sms: Text
     mailbox_unknown_sms: Text
+    home_unknown_sms: Text  # in the care association's text, when the call did not say which home
+    # The operator's notice (`ivr notice set`), said after the greeting.
+    notice: Text
+    # How each escalation reason is read back and written in the care association's text.
+    reason_refused: Text
+    reason_leaver: Text
+    reason_other: Text
+    # A confirmation's keys: 1 for yes, 2 for no (fixed, as on most phone lines).
+    confirm_keys: Text
     # The role-play of the helpdesk call (`ivr rehearse --roleplay N`): its framing words.
     roleplay_intro: Text
     roleplay_your_turn: Text
@@ -117,6 +129,9 @@ class Option(Strict):
     goto: NodeId
     sms: NodeId | None = None  # which text a "text me" started here sends
     after: NodeId | None = None  # where to carry on once that text flow is done
+    # Send the text to the home's registered mobile (only known on a call from its registered landline).
+    use_registered: bool = False
+    reason: Reason | None = None  # an escalation's reason, chosen by this option
 
 
 class Interactive(Strict):
@@ -166,19 +181,36 @@ class Entry(Interactive):
     check: EntryCheck
     invalid: Text
     then: NodeId
+    speech: bool = False  # the caller may say it instead (ODS codes only); always confirmed on the keypad
+    unmatched: NodeId | None = None  # ods_keys: well-formed keys that match no home in the directory
+    registered: NodeId | None = None  # uk_mobile: a menu offering the home's registered mobile first
+
+
+class Confirm(Interactive):
+    """Candidates read back one at a time (ODS codes matched from keys): 1 takes it, 2 hears the next."""
+
+    kind: Literal["confirm"]
+    say: Text
+    say_with_name: Text | None = None  # when the directory knows the candidate's home
+    yes: NodeId
+    none_left: NodeId  # every candidate was refused
 
 
 class Message(Strict):
     kind: Literal["message"]
     say: Text
+    say_with_home: Text | None = None  # on a call from a home's registered landline: {home} is its name
     slow: bool = False
     send_sms: bool = False
+    escalate: bool = False  # record the escalation and text the care association
+    notice: bool = False  # then say the operator's notice, when one is set
     then: NodeId | None = None
+    then_unknown: NodeId | None = None  # instead of `then`, when the caller's home is not known
     resume: bool = False
     hangup: bool = False
 
 
-Node = Annotated[Menu | Steps | Entry | Message, Field(discriminator="kind")]
+Node = Annotated[Menu | Steps | Entry | Confirm | Message, Field(discriminator="kind")]
 
 
 class SmsTemplate(Strict):
@@ -302,14 +334,14 @@ def _describe(filename: str, label: str, error: ValidationError, strip_first: st
         if strip_first and loc and loc[0] == strip_first:
             loc = loc[1:]
         # The discriminated union adds the kind's name to the path: it says nothing to an editor.
-        if loc and loc[0] in {"menu", "steps", "entry", "message"}:
+        if loc and loc[0] in {"menu", "steps", "entry", "confirm", "message"}:
             loc = loc[1:]
         field = ".".join(loc) or "(whole entry)"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field (a typo?)"
         elif item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-            field, message = "kind", "must be one of: menu, steps, entry, message"
+            field, message = "kind", "must be one of: menu, steps, entry, confirm, message"
         lines.append(f"{filename}: {label}: field '{field}': {message}")
     return lines
 

@@ -24,6 +24,7 @@ class Home:
     landlines: tuple[str, ...] = ()
     mobile: str | None = None
     mailbox_override: str | None = None
+    postcode: str | None = None
 
     @property
     def mailbox(self) -> str:
@@ -31,9 +32,16 @@ class Home:
 
 
 class Directory(Protocol):
+    def home(self, ods: str) -> Home | None: ...
+
     def home_for_landline(self, number: str) -> Home | None: ...
 
     def homes_for_keys(self, keys: str) -> list[Home]: ...
+
+
+def keys_for(ods: str) -> str:
+    """The four keys that type an ODS code after its V: 'VL15A' -> '5152'."""
+    return "".join(key_for(char) for char in ods[1:])
 
 
 def key_for(char: str) -> str:
@@ -52,15 +60,17 @@ class InMemoryDirectory:
     def __init__(self, homes: list[Home] | None = None) -> None:
         self._homes = list(homes or [])
 
+    def home(self, ods: str) -> Home | None:
+        return next((home for home in self._homes if home.ods == ods), None)
+
     def home_for_landline(self, number: str) -> Home | None:
-        for home in self._homes:
-            if number in home.landlines:
-                return home
-        return None
+        # A number two homes share (a group's head office) recognises neither: never guess a home.
+        found = [home for home in self._homes if number in home.landlines]
+        return found[0] if len(found) == 1 else None
 
     def homes_for_keys(self, keys: str) -> list[Home]:
         """Homes whose ODS code, after the V, is typed with these four keys."""
-        return [home for home in self._homes if "".join(key_for(c) for c in home.ods[1:]) == keys]
+        return sorted((home for home in self._homes if keys_for(home.ods) == keys), key=lambda home: home.ods)
 
 
 # Why a text may not be sent: the number opted out (STOP), or a daily limit was reached.

@@ -12,10 +12,13 @@ from pydantic import BaseModel, ConfigDict
 
 from ivr import entry_checks, speech
 from ivr.checks import fallback_of
-from ivr.content import Content, Entry, Menu, Message, Steps
+from ivr.compose import reason_words
+from ivr.content import Confirm, Content, Entry, Menu, Message, Reason, Steps
 from ivr.directory import AllowAllTexts, Directory, TextPolicy
-from ivr.phone import national_digits
-from ivr.turn import Ask, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Step, Turn
+from ivr.phone import national_digits, uk_mobile
+from ivr.turn import Ask, Escalate, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Step, Turn
+
+Interactive = Menu | Steps | Entry | Confirm
 
 # Message nodes flow into the next node in the same turn; content checks forbid loops
 # of messages, and this bound turns a missed one into an error rather than a hang.
@@ -36,7 +39,15 @@ class CallState(BaseModel):
     ods: str | None = None
     mailbox: str | None = None
     mobile: str | None = None
+    # The home's registered mobile: set only when the call comes from that home's registered
+    # landline, never from a keyed ODS code, so a stranger cannot send texts to it.
+    home_mobile: str | None = None
     ticket: str | None = None
+    reason: Reason | None = None
+    # ODS codes waiting to be confirmed one at a time, the one being read back first.
+    candidates: tuple[str, ...] = ()
+    # The scenarios the caller heard, for the anonymous counts kept after a purge.
+    scenarios: tuple[int, ...] = ()
     # Only while a "text me" is under way: what to send, and where the caller carries on.
     topic: str | None = None
     resume_node: str | None = None
@@ -56,27 +67,49 @@ def start(
     caller: str | None = None,
     ods: str | None = None,
     slow: bool = False,
+    notice: str | None = None,
 ) -> tuple[Turn, CallState]:
-    """The first turn of a call: greeting and main menu, personalised when the caller is known."""
-    home = directory.home_for_landline(caller) if caller else None
-    state = CallState(
-        node=content.meta.start,
-        slow=slow,
-        ods=(ods or (home.ods if home else None)),
-        mailbox=home.mailbox if home and not ods else None,
-    )
+    """The first turn of a call: greeting and main menu, personalised when the caller is known.
+
+    `caller` is the calling number (E.164): a home's registered landline brings its name,
+    details and registered mobile. `notice` is the operator's message of the day.
+    """
+    home = directory.home_for_landline(caller) if caller and not ods else None
+    if ods:
+        home = directory.home(ods)
+        state = CallState(node=content.meta.start, slow=slow, ods=ods, mailbox=home.mailbox if home else None)
+    else:
+        state = CallState(
+            node=content.meta.start,
+            slow=slow,
+            ods=home.ods if home else None,
+            mailbox=home.mailbox if home else None,
+            home_mobile=home.mobile if home else None,
+        )
     call = _Call(content, directory, state)
+    call.home_name = home.name if home and not ods else None
+    call.notice = notice
     call.enter(content.meta.start)
     return call.result()
 
 
 def advance(
-    content: Content, directory: Directory, state: CallState, given: Input, *, texting: TextPolicy | None = None
+    content: Content,
+    directory: Directory,
+    state: CallState,
+    given: Input,
+    *,
+    texting: TextPolicy | None = None,
+    crown_dependency_mobiles: bool = False,
 ) -> tuple[Turn, CallState]:
-    """The caller's next input: a key or digits, silence, or speech."""
+    """The caller's next input: a key or digits, silence, or speech.
+
+    `crown_dependency_mobiles` lets texts go to Guernsey, Jersey and Isle of Man mobiles too.
+    """
     if state.ended:
         return (Hangup(),), state
     call = _Call(content, directory, state.model_copy(update={"turn": state.turn + 1}), texting)
+    call.crown_dependency_mobiles = crown_dependency_mobiles
     node = content.nodes.get(state.node)
     if node is None or isinstance(node, Message) or not _step_fits(node, state.step):
         # The content changed under a live call (a deploy renamed a node): start again politely.
@@ -89,11 +122,14 @@ def advance(
         case Keys(digits=digits):
             call.handle(node, digits)
         case Speech(text=text):
-            call.handle(node, speech.digits_from_speech(text))
+            if isinstance(node, Entry) and node.speech:
+                call.handle_spoken(node, text)
+            else:
+                call.handle(node, speech.digits_from_speech(text))
     return call.result()
 
 
-def _step_fits(node: Menu | Steps | Entry, step: int) -> bool:
+def _step_fits(node: Interactive, step: int) -> bool:
     if isinstance(node, Steps):
         return 0 <= step < len(node.steps) + len(node.pushbacks)
     return step == 0
@@ -110,6 +146,9 @@ class _Call:
         self.texting = texting or AllowAllTexts()
         self.state = state
         self.steps: list[Step] = []
+        self.home_name: str | None = None  # known only on the first turn, for the greeting
+        self.notice: str | None = None
+        self.crown_dependency_mobiles = False
 
     def result(self) -> tuple[Turn, CallState]:
         return tuple(self.steps), self.state
@@ -119,14 +158,18 @@ class _Call:
 
     # --- saying things -------------------------------------------------------------
 
-    def say(self, text: str, *, slow: bool = False) -> None:
+    def say(self, text: str, *, slow: bool = False, **extra: str) -> None:
         slow = slow or self.state.slow
-        self.steps.append(Say(self.fill(text), slow=slow))
+        self.steps.append(Say(self.fill(text, **extra), slow=slow))
         if slow:
             self.steps.append(Pause(1))
 
-    def fill(self, text: str) -> str:
-        """Put the caller's details and key names into a text, spoken as they should be heard."""
+    def fill(self, text: str, **extra: str) -> str:
+        """Put the caller's details and key names into a text, spoken as they should be heard.
+
+        `extra` values are put in as they are, never read as templates themselves, so an
+        operator's notice or a home's name may hold braces safely.
+        """
         if "{" not in text:
             return text
         state = self.state
@@ -138,29 +181,55 @@ class _Call:
             mobile=national_digits(state.mobile) if state.mobile else None,
             ticket=state.ticket,
         )
-        return text.format(**values)
+        phrases = self.content.phrases
+        # The content checks allow these only where they are known; empty beats a crash on a call.
+        values["mobile_end"] = speech.characters(state.home_mobile[-3:]) if state.home_mobile else ""
+        values["reason"] = reason_words(self.content, state.reason) if state.reason else ""
+        values["candidate"] = (
+            speech.nato(state.candidates[0], phrases.nato_letter, phrases.nato_digit) if state.candidates else ""
+        )
+        return text.format(**(values | extra))
 
-    def ask(self, mode: Literal["key", "entry"]) -> None:
+
+    def ask(self, mode: Literal["key", "entry"], *, spoken: bool = False) -> None:
         meta = self.content.meta
         timeout = meta.key_timeout_seconds if mode == "key" else meta.entry_timeout_seconds
-        self.steps.append(Ask(mode=mode, timeout=timeout))
+        self.steps.append(Ask(mode=mode, timeout=timeout, speech=spoken))
 
     # --- moving about ----------------------------------------------------------------
 
     def enter(self, node_id: str, step: int = 0) -> None:
         """Arrive at a node: say what it says and wait, or flow on through messages."""
         for _ in range(MAX_MESSAGES_PER_TURN):
-            self.update(node=node_id, step=step, attempts=0)
             node = self.content.nodes[node_id]
+            if self.offers_registered_mobile(node):
+                assert isinstance(node, Entry) and node.registered  # narrowed by offers_registered_mobile
+                node_id, node = node.registered, self.content.nodes[node.registered]
+            self.update(node=node_id, step=step, attempts=0)
             if node_id not in self.content.text_flow and self.state.topic:
                 self.update(topic=None, resume_node=None, resume_step=0)  # the caller left the flow
+            if self.state.candidates and not isinstance(node, Confirm):
+                self.update(candidates=())  # codes not confirmed are forgotten once the caller moves on
+            if node_id == self.content.meta.main_menu and (self.state.ticket or self.state.reason):
+                self.update(ticket=None, reason=None)  # an escalation is begun afresh from the main menu
+            if isinstance(node, Steps) and node.scenario and node.scenario not in self.state.scenarios:
+                self.update(scenarios=(*self.state.scenarios, node.scenario))
             if not isinstance(node, Message):
                 self.prompt(node, full=True)
                 return
             if node.send_sms:
                 self.send_text(node.say)
+            elif node.escalate:
+                self.escalate(node.say)
+            elif node.say_with_home and self.home_name:
+                self.say(node.say_with_home, slow=node.slow, home=self.home_name)
             else:
                 self.say(node.say, slow=node.slow)
+            if node.notice and self.notice:
+                self.say(self.content.phrases.notice, notice=self.notice)
+            if node.then_unknown and self.state.ods is None:
+                node_id, step = node.then_unknown, 0
+                continue
             if node.hangup:
                 self.steps.append(Hangup())
                 self.update(ended=True)
@@ -174,6 +243,15 @@ class _Call:
                 node_id, step = self.content.meta.main_menu, 0
         raise RuntimeError(f"messages flow on for more than {MAX_MESSAGES_PER_TURN} nodes from {node_id!r}")
 
+    def offers_registered_mobile(self, node: object) -> bool:
+        """A mobile entry reached from outside the text flow offers the home's registered mobile first."""
+        return (
+            isinstance(node, Entry)
+            and node.registered is not None
+            and self.state.home_mobile is not None
+            and self.state.node not in self.content.text_flow
+        )
+
     def back(self) -> None:
         """Up to the node's parent in the tree; the main menu when it has none."""
         self.enter(self.content.parents.get(self.state.node, self.content.meta.main_menu))
@@ -183,7 +261,7 @@ class _Call:
 
     # --- prompts ----------------------------------------------------------------
 
-    def prompt(self, node: Menu | Steps | Entry, *, full: bool) -> None:
+    def prompt(self, node: Interactive, *, full: bool) -> None:
         phrases = self.content.phrases
         if isinstance(node, Menu):
             if full:
@@ -198,9 +276,20 @@ class _Call:
             else:
                 self.say(phrases.step_prompt)
             self.ask("key")
+        elif isinstance(node, Confirm):
+            self.say_candidate(node)
+            self.say(phrases.confirm_keys)
+            self.ask("key")
         else:
             self.say(node.say)
-            self.ask("entry")
+            self.ask("entry", spoken=node.speech)
+
+    def say_candidate(self, node: Confirm) -> None:
+        home = self.directory.home(self.state.candidates[0]) if self.state.candidates else None
+        if home and node.say_with_name:
+            self.say(node.say_with_name, candidate_name=home.name)
+        else:
+            self.say(node.say)
 
     def say_step(self, node: Steps) -> None:
         phrases = self.content.phrases
@@ -217,7 +306,7 @@ class _Call:
             self.say(phrases.pushback.format(they_say=pushback.helpdesk, you_say=pushback.reply))
         self.say(phrases.last_step if index == total - 1 else phrases.step_prompt)
 
-    def retry(self, node: Menu | Steps | Entry, reason: str) -> None:
+    def retry(self, node: Interactive, reason: str) -> None:
         """Silence or a wrong key: a short re-prompt, then a fuller one, then the fallback."""
         attempts = self.state.attempts + 1
         cap = node.retry_cap or self.content.meta.retry_cap
@@ -239,7 +328,7 @@ class _Call:
 
     # --- handling input ---------------------------------------------------------
 
-    def handle(self, node: Menu | Steps | Entry, digits: str) -> None:
+    def handle(self, node: Interactive, digits: str) -> None:
         if isinstance(node, Entry):
             self.handle_entry(node, digits)
             return
@@ -263,10 +352,12 @@ class _Call:
             self.prompt(node, full=not isinstance(node, Steps))
         elif isinstance(node, Menu):
             self.handle_menu(node, key)
+        elif isinstance(node, Confirm):
+            self.handle_confirm(node, key)
         else:
             self.handle_steps(node, key)
 
-    def wrong_key(self, node: Menu | Steps | Entry, key: str) -> None:
+    def wrong_key(self, node: Interactive, key: str) -> None:
         spoken = ", ".join(speech.key_name(k) for k in key)
         self.retry(node, self.content.phrases.reprompt_wrong.format(key=spoken))
 
@@ -279,9 +370,33 @@ class _Call:
                 if option.goto == self.content.meta.text_me and self.state.node not in self.content.text_flow:
                     topic = option.sms or self.content.meta.default_sms
                     self.update(topic=topic, resume_node=option.after or self.state.node, resume_step=0)
+                if option.use_registered and self.state.home_mobile:
+                    self.update(mobile=self.state.home_mobile)
+                if option.reason:
+                    self.update(reason=option.reason)
                 self.enter(option.goto)
                 return
         self.wrong_key(node, key)
+
+    def handle_confirm(self, node: Confirm, key: str) -> None:
+        """1 takes the candidate read back; 2 moves to the next, or on when none is left."""
+        if key == self.content.keys.back:
+            self.update(candidates=())
+            self.back()
+        elif key == "1" and self.state.candidates:
+            ods = self.state.candidates[0]
+            home = self.directory.home(ods)
+            self.update(ods=ods, mailbox=home.mailbox if home else None, candidates=())
+            self.enter(node.yes)
+        elif key == "2":
+            rest = self.state.candidates[1:]
+            self.update(candidates=rest, attempts=0)
+            if rest:
+                self.prompt(node, full=True)
+            else:
+                self.enter(node.none_left)
+        else:
+            self.wrong_key(node, key)
 
     def handle_steps(self, node: Steps, key: str) -> None:
         keys = self.content.keys
@@ -330,13 +445,40 @@ class _Call:
         if not digits:  # hash alone: the caller wants out of the entry
             self.back()
             return
-        value = entry_checks.run(node.check, digits, self.directory)
+        match node.check:
+            case "uk_mobile":
+                self.keep(node, "mobile", uk_mobile(digits, allow_crown_dependencies=self.crown_dependency_mobiles))
+            case "ticket_number":
+                self.keep(node, "ticket", entry_checks.ticket_number(digits))
+            case "ods_exact":
+                code = entry_checks.ods_exact(digits)
+                self.keep(node, "candidates", (code,) if code else None)
+            case "ods_keys":
+                found = entry_checks.ods_candidates(digits, self.directory)
+                if found == [] and node.unmatched:
+                    self.enter(node.unmatched)
+                else:
+                    self.keep(node, "candidates", tuple(found) if found else None)
+
+    def handle_spoken(self, node: Entry, text: str) -> None:
+        """An ODS code said aloud: kept as the one candidate, which the caller confirms on the keypad."""
+        code = speech.ods_from_speech(text)
+        self.keep(node, "candidates", (code,) if code else None)
+
+    def keep(self, node: Entry, field: str, value: object) -> None:
+        """Keep an entry's value and carry on, or re-ask when it did not pass its check."""
         if value is None:
             self.retry(node, node.invalid)
             return
-        field = {"uk_mobile": "mobile", "ods_code": "ods", "ticket_number": "ticket"}[node.check]
         self.update(**{field: value})
         self.enter(node.then)
+
+    def escalate(self, confirmation: str) -> None:
+        ticket, reason = self.state.ticket, self.state.reason
+        if ticket is None or reason is None:
+            raise RuntimeError("an escalation was to be sent before a ticket and a reason were known")
+        self.say(confirmation)
+        self.steps.append(Escalate(ticket=ticket, reason=reason, ods=self.state.ods))
 
     def send_text(self, confirmation: str) -> None:
         """Send the pending text, unless the number opted out or a daily limit is reached: then say why."""
@@ -351,5 +493,7 @@ class _Call:
                 self.say(phrases.text_refused_limit)
             case None:
                 self.say(confirmation)
-                self.steps.append(SendSms(purpose=topic, to=mobile, ods=self.state.ods))
+                state = self.state
+                self.steps.append(SendSms(purpose=topic, to=mobile, ods=state.ods, ticket=state.ticket,
+                                          reason=state.reason))  # fmt: skip
 

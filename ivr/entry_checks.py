@@ -4,21 +4,43 @@ from __future__ import annotations
 
 import re
 
-from ivr.directory import Directory
-from ivr.phone import uk_mobile
+from ivr.directory import KEYPAD_LETTERS, Directory
+
+ODS_CODE = re.compile(r"V[A-Z0-9]{4}")
 
 
-def run(check: str, digits: str, directory: Directory, *, allow_crown_dependencies: bool = False) -> str | None:
-    """The value to keep if `digits` pass `check`, else None."""
-    if check == "uk_mobile":
-        return uk_mobile(digits, allow_crown_dependencies=allow_crown_dependencies)
-    if check == "ticket_number":
-        # Helpdesk ticket numbers are keyed as digits; any prefix letters are left off.
-        return digits if re.fullmatch(r"\d{5,15}", digits) else None
-    if check == "ods_code":
-        # The four characters after the V, one key each; accepted when exactly one home matches.
-        if not re.fullmatch(r"\d{4}", digits):
+def ticket_number(digits: str) -> str | None:
+    # Helpdesk ticket numbers are keyed as digits; any prefix letters are left off.
+    return digits if re.fullmatch(r"\d{5,15}", digits) else None
+
+
+def ods_candidates(keys: str, directory: Directory) -> list[str] | None:
+    """The ODS codes in the directory typed by these keys (one key per character after the V).
+
+    None when the keys cannot be an ODS code at all; an empty list when they could, but no
+    home in the directory has that code.
+    """
+    if not re.fullmatch(r"\d{4}", keys):
+        return None
+    return [home.ods for home in directory.homes_for_keys(keys)]
+
+
+def ods_exact(digits: str) -> str | None:
+    """An ODS code keyed without ambiguity: for each character after the V, two keys.
+
+    A letter is its key then its place on that key ('L' is 5 then 3); a digit is itself
+    then 0 ('7' is 7 then 0). Eight keys in all.
+    """
+    if not re.fullmatch(r"\d{8}", digits):
+        return None
+    code = "V"
+    for key, place in zip(digits[::2], digits[1::2], strict=True):
+        if place == "0":
+            code += key
+            continue
+        letters = KEYPAD_LETTERS.get(key, "")
+        index = int(place) - 1
+        if not 0 <= index < len(letters):
             return None
-        homes = directory.homes_for_keys(digits)
-        return homes[0].ods if len(homes) == 1 else None
-    raise ValueError(f"unknown entry check {check!r}")
+        code += letters[index]
+    return code

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ivr import speech
 from ivr.checks import fallback_of
-from ivr.content import Content, Entry, Menu, Message, Steps
+from ivr.content import Confirm, Content, Entry, Menu, Message, Steps
 
 
 def utterances(content: Content) -> Iterator[tuple[str, str]]:
@@ -24,6 +24,12 @@ def utterances(content: Content) -> Iterator[tuple[str, str]]:
                     yield node_id, text
             for pushback in node.pushbacks:
                 yield node_id, phrases.pushback.format(they_say=pushback.helpdesk, you_say=pushback.reply)
+        elif isinstance(node, Confirm):
+            for text in filter(None, (node.say, node.say_with_name)):
+                yield node_id, f"{text} {phrases.confirm_keys}"
+        elif isinstance(node, Message):
+            for text in filter(None, (node.say, node.say_with_home)):
+                yield node_id, text
         else:
             yield node_id, node.say
 

@@ -28,7 +28,7 @@ from ivr.phone import mask
 from ivr.player import Playback, Quiet
 from ivr.roleplay import Beat, Cue, YourTurn
 from ivr.speaker import Speaker
-from ivr.turn import Ask, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Turn
+from ivr.turn import Ask, Escalate, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Turn
 from ivr.voice import Voice, Voices
 
 KEYPAD_KEYS = "0123456789*#"
@@ -132,8 +132,11 @@ class Rehearsal:
                 case Ask():
                     waiting = step
                 case SendSms(purpose=purpose, to=to, ods=ods):
-                    body = compose(self.content, purpose, ods=ods, mailbox=state.mailbox_address())
+                    body = compose(self.content, purpose, ods=ods, mailbox=state.mailbox_address(),
+                                   ticket=step.ticket, reason=step.reason)  # fmt: skip
                     self.emit(Line("text", f"To {mask(to)}: {body}"))
+                case Escalate(ticket=ticket, reason=reason):
+                    self.emit(Line("text", f"To the care association: ticket {ticket} ({reason})"))
                 case Hangup():
                     self.emit(Line("end", "The call ends."))
                     return None, None

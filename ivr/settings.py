@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ivr.phone import uk_mobile
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REPO_PROMPTS = REPO_ROOT / "prompts"
 DEFAULT_DATABASE = f"sqlite:///{REPO_ROOT / 'var' / 'ivr.sqlite3'}"
@@ -62,6 +64,14 @@ class Settings(BaseSettings):
     sms_daily_per_mobile: int = Field(default=5, ge=1, description="Texts callers may ask for, per mobile a day")
     sms_daily_per_caller: int = Field(default=10, ge=1, description="Texts one calling number may ask for a day")
     sms_daily_total: int = Field(default=500, ge=1, description="Texts callers may ask for in all, a day")
+    crown_dependency_mobiles: bool = Field(
+        default=False, description="Also text Guernsey, Jersey and Isle of Man mobiles (+44 7781, 7624...)"
+    )
+    escalation_contact: str | None = Field(
+        default=None, description="The care association's mobile (07... or +44...) that escalations are texted to"
+    )
+    # --- personal data ---
+    retention_days: int = Field(default=30, ge=1, le=3650, description="`ivr purge` removes call data older than this")
     voice: str = Field(default="Polly.Amy", description="Twilio <Say> voice")
     language: str = Field(default="en-GB", description="Twilio <Say> language")
     slow_rate: str = Field(default="80%", pattern=r"^\d{2,3}%$", description="SSML prosody rate in slow mode")
@@ -75,6 +85,16 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
         return value
+
+    @field_validator("escalation_contact")
+    @classmethod
+    def _a_mobile(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        number = uk_mobile(value, allow_crown_dependencies=True)
+        if number is None:
+            raise ValueError("must be a UK mobile number, such as 07400 123456")
+        return number
 
     @field_validator("public_base_url")
     @classmethod

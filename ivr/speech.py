@@ -106,6 +106,45 @@ def digits_from_speech(text: str) -> str:
     return "".join(keys)
 
 
+SPOKEN_LETTERS = {word.lower(): letter for letter, word in NATO.items()} | {"alfa": "A", "juliet": "J", "xray": "X"}
+# Words a caller may say around a code that are not part of it ("L for Lima", "my code is").
+FILLER = frozenset(
+    {"for", "as", "in", "and", "the", "is", "it", "its", "code", "my", "our", "letter", "number", "um", "er"}
+)
+
+
+def ods_from_speech(text: str) -> str | None:
+    """An ODS code from what a caller said: letters, NATO words and digits, the V optional.
+
+    'Victor Lima one five alpha', 'V L 1 5 A', 'L for Lima, double 5...' all count;
+    anything that does not come to V plus four characters is None, and the caller is
+    always asked to confirm on the keypad.
+    """
+    chars: list[str] = []
+    double = False
+    for word in re.findall(r"[a-z0-9]+", text.lower().replace("x-ray", "xray")):
+        if word in FILLER:
+            continue
+        if word == "double":
+            double = True
+            continue
+        if word in SPOKEN_LETTERS:
+            letter = SPOKEN_LETTERS[word]
+            if chars and chars[-1] == letter and not double:  # "L for Lima": one L
+                continue
+            found = [letter]
+        elif word in SPOKEN_DIGITS and SPOKEN_DIGITS[word].isdigit():
+            found = [SPOKEN_DIGITS[word]]
+        else:
+            found = list(word.upper())
+        chars.extend(found * 2 if double else found)
+        double = False
+    code = "".join(chars)
+    if len(code) == 4:
+        code = "V" + code
+    return code if re.fullmatch(r"V[A-Z0-9]{4}", code) else None
+
+
 def placeholder_values(
     keys: Mapping[str, str],
     helpdesk_number: str,

@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -84,6 +86,63 @@ opt_outs = Table(
 )
 
 
+# The care-home directory (`ivr homes`): a landline may belong to more than one home
+# (a group's head office), and then recognises none of them.
+care_homes = Table(
+    "care_homes",
+    metadata,
+    Column("ods", String(5), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("keypad", String(4), nullable=False),  # the keypad keys that type the code after its V
+    Column("mobile", String(16)),  # the registered mobile, E.164
+    Column("mailbox", String(120)),  # an override of care.<ods>@nhs.net
+    Column("postcode", String(10)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+home_landlines = Table(
+    "home_landlines",
+    metadata,
+    Column("number", String(16), primary_key=True),  # E.164
+    Column("ods", String(5), ForeignKey("care_homes.ods", ondelete="CASCADE"), primary_key=True),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(160), nullable=False, unique=True),
+    Column("call_sid", String(64)),
+    Column("ods", String(5)),
+    Column("home_name", String(200)),
+    Column("ticket", String(15), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("status", String(8), nullable=False),  # open | closed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+)
+
+# The operator's notice, said after the greeting: one row at most (id 1).
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("until", Date),  # the last day it is said, in UK time; none: until cleared
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+# What a purge keeps of what it removes: anonymous counts by day, for reporting.
+usage_counts = Table(
+    "usage_counts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -129,8 +188,10 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One unit of work that writes: all of it is kept, or none."""
-        with self.engine.begin() as connection:
-            yield Transaction(connection)
+        with self.engine.connect() as connection:
+            connection.execution_options(ivr_writes=True)  # SQLite: take the write lock at BEGIN
+            with connection.begin():
+                yield Transaction(connection)
 
     def read_call(self, call_sid: str) -> CallRecord | None:
         """A call's stored state, read without taking any lock (writes check it has not moved on)."""
@@ -231,14 +292,20 @@ def _engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed state
+        cursor.execute("PRAGMA foreign_keys=ON")  # a removed home takes its landlines with it
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # Writers take the lock at the start, so two never deadlock upgrading a read lock.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock at the start, so two never deadlock upgrading a read lock;
+        # readers do not, so a lookup never waits for (or inside) a write.
+        writes = connection.get_execution_options().get("ivr_writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
 
 
-__all__ = ["CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "metadata", "opt_outs", "outbox"]
+__all__ = [
+    "CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "care_homes", "escalations", "home_landlines",
+    "metadata", "notices", "opt_outs", "outbox", "usage_counts",
+]  # fmt: skip

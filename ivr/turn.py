@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ivr.content import Reason
+
 
 @dataclass(frozen=True)
 class Say:
@@ -27,12 +29,24 @@ class Ask:
 
     mode: Literal["key", "entry"]
     timeout: int
+    speech: bool = False  # the caller may also say the answer (an ODS code, spelled out)
 
 
 @dataclass(frozen=True)
 class SendSms:
     purpose: str  # the SMS template's name
     to: str  # E.164
+    ods: str | None
+    ticket: str | None = None  # for the texts about an escalation
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """Record a helpdesk ticket the caller could not get resolved, and tell the care association."""
+
+    ticket: str
+    reason: Reason
     ods: str | None
 
 
@@ -41,7 +55,7 @@ class Hangup:
     pass
 
 
-Step = Say | Pause | Ask | SendSms | Hangup
+Step = Say | Pause | Ask | SendSms | Escalate | Hangup
 Turn = tuple[Step, ...]
 
 

@@ -13,7 +13,8 @@ from typing import assert_never
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr.turn import Ask, Hangup, Pause, Say, SendSms, Turn
+from ivr.speech import NATO
+from ivr.turn import Ask, Escalate, Hangup, Pause, Say, SendSms, Turn
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def render(turn: Turn, urls: Urls, voice: Voice) -> str:
     ask = next((step for step in turn if isinstance(step, Ask)), None)
     gather: Gather | None = None
     if ask is not None:
-        gather = _gather(ask, urls.action)
+        gather = _gather(ask, urls.action, voice)
     target = gather if gather is not None else response
     for step in turn:
         match step:
@@ -46,8 +47,8 @@ def render(turn: Turn, urls: Urls, voice: Voice) -> str:
                 target.pause(length=seconds)
             case Ask():
                 pass  # the <Gather> around the prompts, built above
-            case SendSms():
-                pass  # a side effect the web layer puts in the outbox, not something said
+            case SendSms() | Escalate():
+                pass  # side effects the web layer stores with the call's state, not something said
             case Hangup():
                 response.hangup()
             case _:
@@ -58,12 +59,22 @@ def render(turn: Turn, urls: Urls, voice: Voice) -> str:
     return str(response)
 
 
-def _gather(ask: Ask, action: str) -> Gather:
+# Hints bias Twilio's recogniser towards what a caller spells an ODS code with.
+SPELLING_HINTS = ", ".join([*(word.lower() for word in NATO.values()), "double", "zero", "oh"])
+
+
+def _gather(ask: Ask, action: str, voice: Voice) -> Gather:
     if ask.mode == "key":
         return Gather(input="dtmf", num_digits=1, timeout=ask.timeout, action=action, method="POST")
     # An entry ends with hash; star stays in the digits so the engine can start the entry again.
     # A pause of `timeout` seconds also ends it, and sends what was keyed so far.
-    return Gather(input="dtmf", finish_on_key="#", timeout=ask.timeout, action=action, method="POST")
+    if not ask.speech:
+        return Gather(input="dtmf", finish_on_key="#", timeout=ask.timeout, action=action, method="POST")
+    # Spoken too: "auto" ends the speech at the caller's pause; the engine confirms it on the keypad.
+    return Gather(
+        input="dtmf speech", finish_on_key="#", timeout=ask.timeout, action=action, method="POST",
+        language=voice.language, hints=SPELLING_HINTS, speech_timeout="auto",
+    )
 
 
 def _say(target: VoiceResponse | Gather, step: Say, voice: Voice) -> None:

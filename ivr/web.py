@@ -22,16 +22,17 @@ from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import engine, outbox, privacy, speech, twiml
+from ivr import engine, escalations, notice, outbox, privacy, speech, twiml
 from ivr.compose import compose
 from ivr.content import Content, ContentError, load
-from ivr.directory import Directory, InMemoryDirectory
+from ivr.directory import Directory
 from ivr.engine import CallState
+from ivr.homes import StoreDirectory
 from ivr.phone import caller_id, mask
 from ivr.settings import Settings
 from ivr.store import DuplicateCall, Store, Transaction
 from ivr.texting import DailyCaps, InboundTexts
-from ivr.turn import Input, Keys, SendSms, Silence, Speech, Turn
+from ivr.turn import Escalate, Input, Keys, SendSms, Silence, Speech, Turn
 
 log = logging.getLogger("ivr.web")
 TWIML = "text/xml"
@@ -59,7 +60,7 @@ def create_app(
     if not settings.validate_signature:
         log.warning("IVR_VALIDATE_SIGNATURE is false: anyone can drive this app. For local development only.")
     store = store or Store(settings.database_url)
-    calls = Calls(content, store, directory or InMemoryDirectory(), settings)
+    calls = Calls(content, store, directory or StoreDirectory(store), settings)
     texts = InboundTexts(content, store, settings)
 
     app = Flask(__name__)
@@ -174,7 +175,9 @@ class Calls:
         record = self.store.read_call(sid)
         if record is not None:  # Twilio retried the first request
             return _twiml(record.response)
-        turn, state = engine.start(self.content, self.directory, caller=caller_id(form.get("From")))
+        today = notice.current(self.store)
+        caller = caller_id(form.get("From"))
+        turn, state = engine.start(self.content, self.directory, caller=caller, notice=today.text if today else None)
         body = self.render(turn, state)
         try:
             with self.store.transaction() as tx:
@@ -183,7 +186,7 @@ class Calls:
         except DuplicateCall:  # a retry of this first request was stored a moment before
             stored = self.store.read_call(sid)
             return _twiml(stored.response if stored else body)
-        log.info("call %s from %s: started", sid, mask(caller_id(form.get("From"))))
+        log.info("call %s from %s: started, %s", sid, mask(caller), "a known home" if state.ods else "not a known home")
         return _twiml(body)
 
     def advance(self, form: Any, number: int, given: Input) -> Response:
@@ -209,7 +212,10 @@ class Calls:
             return _twiml(record.response)
         caller = self.caller_hash(caller_id(form.get("From")))
         policy = DailyCaps(self.store, self.settings, caller)
-        turn, state = engine.advance(self.content, self.directory, state, given, texting=policy)
+        turn, state = engine.advance(
+            self.content, self.directory, state, given, texting=policy,
+            crown_dependency_mobiles=self.settings.crown_dependency_mobiles,
+        )  # fmt: skip
         body = self.render(turn, state)
         with self.store.transaction() as tx:
             saved = tx.save_turn(sid, state.model_dump_json(), number, body, after=record.answered_turn)
@@ -228,13 +234,32 @@ class Calls:
         """Texts go to the outbox in the caller's transaction; a worker sends them, never the webhook."""
         for step in turn:
             if isinstance(step, SendSms):
-                body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address())
+                body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address(),
+                               ticket=step.ticket, reason=step.reason)  # fmt: skip
                 added = tx.enqueue_text(
                     key=f"call:{sid}:{step.purpose}", call_sid=sid, purpose=step.purpose, to=step.to, body=body,
                     caller_hash=caller,
                 )
                 log.info("call %s: text %r to %s %s", sid, step.purpose, mask(step.to),
                          "queued" if added else "already queued for this call")
+            elif isinstance(step, Escalate):
+                self.escalate(tx, sid, step)
+
+    def escalate(self, tx: Transaction, sid: str, step: Escalate) -> None:
+        """Record the ticket, and text the care association's contact: a notice, not counted against the caps."""
+        home = self.directory.home(step.ods) if step.ods else None
+        name = home.name if home else None
+        key = f"call:{sid}:escalation:{step.ticket}"
+        added = escalations.record(tx, key=key, call_sid=sid, ods=step.ods, home_name=name, ticket=step.ticket,
+                                   reason=step.reason)  # fmt: skip
+        contact = self.settings.escalation_contact
+        if added and contact:
+            body = compose(self.content, "escalation_notice", ods=step.ods, ticket=step.ticket, reason=step.reason,
+                           home=name)  # fmt: skip
+            tx.enqueue_text(key=key, call_sid=sid, purpose="escalation_notice", to=contact, body=body, capped=False)
+        log.info("call %s: escalation for %s %s%s", sid, "a known home" if step.ods else "an unknown home",
+                 "recorded" if added else
+                 "already recorded", "" if contact else "; IVR_ESCALATION_CONTACT is not set, so no text")
 
     def trouble(self) -> Response:
         phrases = self.content.phrases

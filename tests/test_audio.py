@@ -31,7 +31,9 @@ def test_export_renders_each_prompt_once_and_then_only_what_changed(prompts_copy
         cold = audio.export(items, out, synthesizer)
     assert cold.files == len(items) and cold.rendered == len({(i.text, i.voice) for i in items})
     rows = manifest(out)
-    assert [row["node"] for row in rows][:2] == ["welcome", "main"]
+    # In the content's order: the greeting, then the same greeting by the home's name.
+    assert [row["node"] for row in rows][:3] == ["welcome", "welcome", "unknown_caller"]
+    assert rows[1]["text"].startswith(f"Hello, {audio.EXAMPLE_HOME}.")
     assert "{" not in "".join(row["text"] for row in rows)  # placeholders filled as on a call
     assert any("V, L, 1, 5, A" in row["text"] for row in rows)  # personalised prompts with the example code
     for row in rows:

@@ -48,7 +48,7 @@ BROKEN = {
     ),
     "unknown kind": (
         "call.toml", 'kind = "entry"', 'kind = "question"',
-        "call.toml: node 'text_me': field 'kind': must be one of: menu, steps, entry, message",
+        "call.toml: node 'ods_keys': field 'kind': must be one of: menu, steps, entry, confirm, message",
     ),
     "goto to nowhere": (
         "triage.toml", 'goto = "all_working"', 'goto = "all_workin"',
@@ -70,7 +70,8 @@ BROKEN = {
     ),
     "entry check that does not exist": (
         "call.toml", 'check = "uk_mobile"', 'check = "os.system"',
-        "call.toml: node 'text_me': field 'check': Input should be 'uk_mobile', 'ods_code' or 'ticket_number'",
+        "call.toml: node 'text_me': field 'check': "
+        "Input should be 'uk_mobile', 'ods_keys', 'ods_exact' or 'ticket_number'",
     ),
     "message with no way on": (
         "call.toml", 'say = "Thank you for calling. Good luck with the helpdesk. Goodbye."\nhangup = true',

@@ -8,26 +8,39 @@ import pytest
 
 from ivr import engine
 from ivr.content import Content, Entry, Message
-from ivr.directory import InMemoryDirectory
+from ivr.directory import Home, InMemoryDirectory
 from ivr.engine import CallState
 from ivr.turn import Ask, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Turn, words
 
 KEY_INPUTS: list[Input] = [*(Keys(k) for k in "0123456789*#"), Silence(), Speech("two"), Keys("12"), Keys("")]
-ENTRY_INPUTS: list[Input] = [
-    Keys("07400123456#"),
-    Keys("07400123456"),
-    Keys("01522123456#"),
-    Keys("0740*"),
-    Keys("0740*07400123456#"),
-    Keys("#"),
-    Silence(),
-    Speech("oh seven four oh oh one two three four five six"),
+# Each entry is tried with valid, invalid, restarted, empty and spoken answers of its own kind.
+ENTRY_INPUTS: dict[str, list[Input]] = {
+    "uk_mobile": [
+        Keys("07400123456#"), Keys("01522123456#"), Keys("0740*"), Keys("0740*07400123456#"), Keys("#"),
+        Silence(), Speech("oh seven four oh oh one two three four five six"),
+    ],
+    "ticket_number": [Keys("123456#"), Keys("12#"), Keys("1*123456#"), Keys("#"), Silence()],
+    "ods_keys": [
+        Keys("5152#"), Keys("9999#"), Keys("12#"), Keys("#"), Silence(),
+        Speech("victor lima one five alpha"), Speech("hello"),
+    ],
+    "ods_exact": [Keys("53105021#"), Keys("99999999#"), Keys("#"), Silence(), Speech("L for Lima 1 5 A")],
+}
+# Two homes typed with the same keys (L and J share 5, A and B share 2), one with a registered mobile.
+LANDLINE = "+441522123456"
+HOMES = [
+    Home(ods="VL15A", name="Lindum House", landlines=(LANDLINE,), mobile="+447400123456"),
+    Home(ods="VJ15B", name="Jasmine Court", landlines=("+441522654321",)),
 ]
 
 
 def _identity(state: CallState) -> CallState:
-    """States that differ only by turn number behave the same."""
-    return state.model_copy(update={"turn": 0})
+    """States that differ only by turn number, or by which scenarios were heard, behave the same.
+
+    The scenarios heard are only counted for reports, never read by the engine; keeping them
+    in the identity would multiply the states by every order of hearing them.
+    """
+    return state.model_copy(update={"turn": 0, "scenarios": ()})
 
 
 def _check_turn(turn: Turn, state: CallState, content: Content) -> None:
@@ -51,8 +64,8 @@ def explore(content: Content, directory: InMemoryDirectory) -> dict[CallState, C
     """Every distinct state reachable from the start by any input; each turn checked on the way."""
     seen: dict[CallState, CallState] = {}
     queue: deque[CallState] = deque()
-    for ods in (None, "VL15A"):
-        turn, state = engine.start(content, directory, ods=ods)
+    for ods, caller in ((None, None), ("VL15A", None), (None, LANDLINE)):
+        turn, state = engine.start(content, directory, ods=ods, caller=caller)
         _check_turn(turn, state, content)
         seen[_identity(state)] = state
         queue.append(state)
@@ -61,7 +74,7 @@ def explore(content: Content, directory: InMemoryDirectory) -> dict[CallState, C
         if state.ended:
             continue
         node = content.nodes[state.node]
-        for given in ENTRY_INPUTS if isinstance(node, Entry) else KEY_INPUTS:
+        for given in ENTRY_INPUTS[node.check] if isinstance(node, Entry) else KEY_INPUTS:
             turn, after = engine.advance(content, directory, state, given)
             _check_turn(turn, after, content)
             key = _identity(after)
@@ -73,7 +86,7 @@ def explore(content: Content, directory: InMemoryDirectory) -> dict[CallState, C
 
 @pytest.fixture(scope="module")
 def reachable(content: Content) -> dict[CallState, CallState]:
-    return explore(content, InMemoryDirectory())
+    return explore(content, InMemoryDirectory(HOMES))
 
 
 def test_every_reachable_state_is_sound(content: Content, reachable: dict[CallState, CallState]) -> None:
@@ -89,7 +102,7 @@ def test_silence_always_ends_in_a_goodbye(content: Content, reachable: dict[Call
     for state in reachable.values():
         turns = 0
         while not state.ended:
-            turn, state = engine.advance(content, InMemoryDirectory(), state, Silence())
+            turn, state = engine.advance(content, InMemoryDirectory(HOMES), state, Silence())
             turns += 1
             assert turns <= 12, f"silence never ends the call from {state.node}"
         assert isinstance(turn[-1], Hangup)
@@ -97,9 +110,19 @@ def test_silence_always_ends_in_a_goodbye(content: Content, reachable: dict[Call
     assert longest >= 4  # cap on the node, the fallback, the offer, the goodbye
 
 
-def _walk(content: Content, keys: list[Input], ods: str | None = None) -> tuple[list[Turn], CallState]:
-    directory = InMemoryDirectory()
-    turn, state = engine.start(content, directory, ods=ods)
+def _walk(
+    content: Content, keys: list[Input], ods: str | None = None, *, caller: str | None = None, notice: str | None = None
+) -> tuple[list[Turn], CallState]:
+    """A call driven by `keys`: turns[0] is the first turn, turns[i] the answer to keys[i-1].
+
+    A caller with no ODS code and no known landline first hears the unknown-caller menu;
+    unless `caller` is given, the walk answers it with 2 (straight to the main menu), so
+    turns[0] is the main menu, as for a known home.
+    """
+    directory = InMemoryDirectory(HOMES)
+    turn, state = engine.start(content, directory, ods=ods, caller=caller, notice=notice)
+    if ods is None and caller is None:
+        turn, state = engine.advance(content, directory, state, Keys("2"))
     turns = [turn]
     for given in keys:
         turn, state = engine.advance(content, directory, state, given)

@@ -70,7 +70,7 @@ def web(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 def test_a_whole_scenario_over_real_gunicorn(web: tuple[str, dict[str, str]]) -> None:
     url, env = web
-    keys = "2 3 " + " ".join(["1"] * 3) + " 5 07400123456# 1 " + " ".join(["1"] * 11)
+    keys = "2 2 3 " + " ".join(["1"] * 3) + " 5 07400123456# 1 " + " ".join(["1"] * 11)
     result = subprocess.run(
         [str(BIN / "ivr"), "call", url, "--keys", keys], env=env, capture_output=True, text=True, timeout=60
     )

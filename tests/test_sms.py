@@ -19,7 +19,7 @@ from ivr.sms import TwilioSender, Worker, WorkerSettings
 from ivr.store import Store
 from ivr.store import outbox as outbox_table
 from ivr.web import create_app
-from tests.web_support import TOKEN, FlaskTransport, assert_valid_twiml, sign
+from tests.web_support import TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign
 
 ACCOUNT = "AC" + "a" * 32
 MOBILE = "+447400123456"
@@ -205,6 +205,7 @@ def test_the_worker_keeps_to_its_rate(store: Store) -> None:
 @pytest.fixture()
 def client_app(store: Store, content: Content) -> Any:
     settings = Settings(database_url=store.url, twilio_auth_token=TOKEN, sms_daily_per_mobile=2)
+    add_home(store)  # the calls come from a known home's landline: straight to the main menu
     return create_app(settings, content=content, store=store).test_client()
 
 

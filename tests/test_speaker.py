@@ -48,7 +48,7 @@ def test_a_key_during_a_prompt_stops_the_player_and_acts_at_once(content: Conten
     with Synthesizer(tmp_path, timeout=20) as synthesizer:
         speaker = Speaker(synthesizer, Player(LONG_PLAYER), notices.append)
         keypad = BargingKeypad(["2", "q"])
-        lines = Rehearsal(content, InMemoryDirectory(), speaker=speaker, voices=VOICES).run(keypad)
+        lines = Rehearsal(content, InMemoryDirectory(), ods="VL15A", speaker=speaker, voices=VOICES).run(keypad)
     said = transcript(lines)
     # The greeting was cut short by 2: the main menu was never said, the shortcut menu came next.
     assert "Main menu." not in said
@@ -67,20 +67,20 @@ def test_a_hanging_synthesis_is_cut_off_and_the_rehearsal_carries_on_as_text(con
     began = time.monotonic()
     with Synthesizer(tmp_path, timeout=1.0, command=fake_worker("hanging")) as synthesizer:
         speaker = Speaker(synthesizer, Player(LONG_PLAYER), notices.append)
-        lines = Rehearsal(content, InMemoryDirectory(), speaker=speaker, voices=VOICES).run(ScriptedKeypad("2 1 1"))
+        lines = Rehearsal(content, InMemoryDirectory(), speaker=speaker, voices=VOICES).run(ScriptedKeypad("2 2 1 1"))
     assert time.monotonic() - began < 4  # one bound, once: later prompts do not wait again
     assert len(notices) == 1 and "speech took longer than 1 s" in notices[0] and "as text" in notices[0]
-    assert transcript(lines) == text_only(content, "2 1 1")
+    assert transcript(lines) == text_only(content, "2 2 1 1")
 
 
 def test_with_no_sound_device_it_says_so_once_and_shows_text(content: Content, tmp_path: Path) -> None:
     notices: list[str] = []
     with Synthesizer(tmp_path, timeout=20) as synthesizer:
         speaker = Speaker(synthesizer, Player(NO_SOUND_PLAYER), notices.append)
-        lines = Rehearsal(content, InMemoryDirectory(), speaker=speaker, voices=VOICES).run(ScriptedKeypad("3 1"))
+        lines = Rehearsal(content, InMemoryDirectory(), speaker=speaker, voices=VOICES).run(ScriptedKeypad("2 3 1"))
     reason = "no sound (aplay: main:831: audio open error: no soundcards)"
     assert notices == [f"Speech is off: {reason}. Carrying on as text."]
-    assert transcript(lines) == text_only(content, "3 1")
+    assert transcript(lines) == text_only(content, "2 3 1")
 
 
 def test_a_missing_player_program_is_named(content: Content, tmp_path: Path) -> None:

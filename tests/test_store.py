@@ -11,13 +11,14 @@ from ivr.content import Content
 from ivr.settings import Settings
 from ivr.store import DuplicateCall, Store, calls, outbox
 from ivr.web import create_app
-from tests.web_support import TOKEN, FlaskTransport, sign
+from tests.web_support import TOKEN, FlaskTransport, add_home, sign
 
 
 def test_the_migration_chain_creates_the_tables_and_runs_twice(upgraded: Store) -> None:
     upgraded.upgrade()  # a second release on the same database changes nothing
     tables = set(inspect(upgraded.engine).get_table_names())
-    assert {"calls", "outbox", "alembic_version"} <= tables
+    assert {"calls", "outbox", "opt_outs", "care_homes", "home_landlines", "escalations", "notices", "usage_counts",
+            "alembic_version"} <= tables  # fmt: skip
     assert upgraded.ping()
 
 
@@ -53,6 +54,7 @@ def test_the_outbox_takes_one_text_per_key(upgraded: Store) -> None:
 def test_concurrent_retries_of_one_turn_change_it_once(upgraded: Store, content: Content) -> None:
     """Twilio may send a turn again while the first is still being answered: one wins, one text."""
     settings = Settings(database_url=upgraded.url, twilio_auth_token=TOKEN)
+    add_home(upgraded)
     app = create_app(settings, content=content, store=upgraded)
     sid = "CA" + "8" * 32
     base = {"CallSid": sid, "From": "+441522123456", "To": "+443300000000"}

@@ -8,9 +8,20 @@ from flask.testing import FlaskClient
 from lxml import etree
 from twilio.request_validator import RequestValidator
 
+from ivr import homes
+from ivr.directory import Home
+from ivr.store import Store
 from tests.conftest import ROOT
 
 TOKEN = "test-auth-token-0123456789abcdef"
+# The home the tests' calls come from, unless a test says otherwise: its registered landline.
+LANDLINE = "+441522123456"
+HOME = Home(ods="VL15A", name="Lindum House", landlines=(LANDLINE,))
+
+
+def add_home(store: Store, home: Home = HOME) -> Home:
+    homes.add(store, home)
+    return home
 SCHEMA = etree.XMLSchema(etree.parse(str(ROOT.parent / "shared" / "twiml" / "TwiML.xsd")))
 
 
