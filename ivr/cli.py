@@ -197,9 +197,10 @@ def tree(prompts: Path | None, as_mermaid: bool) -> None:
 
 
 def _register_phone_commands() -> None:
+    from ivr.cli_directory import COMMANDS as DIRECTORY_COMMANDS
     from ivr.cli_phone import COMMANDS
 
-    for command in COMMANDS:
+    for command in [*COMMANDS, *DIRECTORY_COMMANDS]:
         main.add_command(command)
 
 

@@ -34,6 +34,7 @@ from ivr.phone import uk_mobile
 from ivr.speech import mailbox_address
 
 Layout = Literal["simple", "cqc", "ods"]
+LAYOUTS: tuple[Layout, ...] = ("simple", "cqc", "ods")
 
 ODS_CODE = re.compile(r"V[A-Z0-9]{4}")
 MAX_NAME = 200
@@ -97,12 +98,12 @@ class HomeRecord:
     mobile: str | None  # E.164 (simple layout only)
     mailbox: str | None  # an override of the shared mailbox, lower-cased; None: care.<ods>@nhs.net
     postcode: str | None  # upper case, one space before the inward code where it is a full postcode
-    line: int  # 1-based line in the file
+    line: int  # 1-based line in the file; 0 for a home given by record_from_fields
 
 
 @dataclass(frozen=True)
 class BadRow:
-    line: int  # 1-based physical line in the file
+    line: int  # 1-based physical line in the file; 0 from record_from_fields
     reason: str  # what is wrong and what to fix; several problems on one row are joined with '; '
 
 
@@ -248,6 +249,33 @@ def _collect(
         if on_row is not None:
             on_row(count)
     return ParsedFile(layout=layout, homes=tuple(homes), bad=tuple(bad), skipped=skipped, rows=count)
+
+
+def record_from_fields(
+    *,
+    ods: str,
+    name: str,
+    landlines: Iterable[str] = (),
+    mobile: str = "",
+    mailbox: str = "",
+    postcode: str = "",
+) -> HomeRecord | BadRow:
+    """One home given field by field (a command's options), with the same checks as a row of the simple layout.
+
+    Its line is 0: it comes from no file.
+    """
+    raw = _Raw(
+        ods=ods,
+        name=name,
+        phones=";".join(landlines),
+        phone_label="landline",
+        several_phones=True,
+        mobile_as_landline=False,
+        mobile=mobile.strip(),
+        mailbox=mailbox.strip(),
+        postcode=postcode.strip(),
+    )
+    return _build(0, raw, {})
 
 
 # ---------------------------------------------------------------------------------------------------------------

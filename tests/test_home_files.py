@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.home_files import BadRow, HomeFileError, HomeRecord, ParsedFile, read_homes
+from ivr.home_files import BadRow, HomeFileError, HomeRecord, ParsedFile, read_homes, record_from_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "homes"
@@ -368,3 +368,28 @@ def test_on_row_counts_every_data_row() -> None:
 
     assert seen == list(range(1, parsed.rows + 1))
     assert parsed.rows == len(parsed.homes) + len(parsed.bad) + parsed.skipped
+
+
+# --- one home given field by field ----------------------------------------------------------------------------
+
+
+def test_one_home_from_fields_has_the_simple_layouts_checks() -> None:
+    record = record_from_fields(
+        ods=" vlc60 ", name="Bailgate House", landlines=("01522 500100", "01522 500101"), mobile="07400 123456"
+    )
+
+    assert record == HomeRecord(
+        "VLC60", "Bailgate House", ("+441522500100", "+441522500101"), "+447400123456", None, None, line=0
+    )
+
+
+def test_one_home_from_fields_reports_every_problem() -> None:
+    record = record_from_fields(ods="VLC6", name="", landlines=("07400 123456",), mailbox="x@example.com")
+
+    assert isinstance(record, BadRow)
+    assert record.line == 0
+    assert record.reason == (
+        "ODS code 'VLC6' is not V plus 4 letters or digits; name is missing; "
+        "landline '07400 123456' is a mobile; put it in the mobile column; "
+        "mailbox 'x@example.com' is not an @nhs.net address; leave it blank for care.<ODS code>@nhs.net"
+    )

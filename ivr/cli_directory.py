@@ -1,0 +1,268 @@
+"""The `ivr` commands for the care association's digital officer: homes, escalations, notice and purge.
+
+Registered on the main group in cli.py. Each opens the database from DATABASE_URL and
+brings its schema up to date first, so they work on a fresh machine's SQLite file too.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ivr import escalations as escalation_store
+from ivr import homes as home_store
+from ivr import notice as notice_store
+from ivr import retention
+from ivr.cli_phone import _settings
+from ivr.directory import Home
+from ivr.home_files import LAYOUTS, BadRow, HomeFileError, Layout, ParsedFile, read_homes, record_from_fields
+from ivr.phone import mask
+from ivr.store import Store
+
+
+def _store() -> Store:
+    store = Store(_settings().database_url)
+    store.upgrade()
+    return store
+
+
+# --- homes ---------------------------------------------------------------------------------
+
+
+@click.group()
+def homes() -> None:
+    """The directory of care homes: who is calling, and their ODS code and mailbox."""
+
+
+@homes.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--layout", type=click.Choice(LAYOUTS), help="The file's layout; by default found from its first lines.")
+@click.option("--dry-run", is_flag=True, help="Show what would change, and change nothing.")
+def homes_import(file: Path, layout: Layout | None, dry_run: bool) -> None:
+    """Add and update homes from FILE: our simple CSV, the CQC locations sheet, or the ODS ecarehomesite file.
+
+    Bad rows are listed by line and left out; the good rows are imported together, in one
+    transaction. Importing the same file again changes nothing. Exits 1 if any row was bad.
+    """
+    store = _store()
+    try:
+        parsed = _read_with_progress(file, layout)
+    except HomeFileError as error:
+        raise click.ClickException(str(error)) from None
+    plan = home_store.import_records(store, parsed.homes, carries_contacts=parsed.layout == "simple", dry_run=dry_run)
+    click.echo(
+        f"{file}: {parsed.rows:,} rows in the {parsed.layout} layout: {len(parsed.homes):,} homes, "
+        f"{parsed.skipped:,} passed over (not care homes, or closed), {len(parsed.bad):,} bad."
+    )
+    _report_bad(parsed.bad)
+    verb = ("would add", "would change") if dry_run else ("added", "changed")
+    click.echo(f"{verb[0].capitalize()} {len(plan.added):,}, {verb[1]} {len(plan.changed):,}, "
+               f"{plan.unchanged:,} already up to date.")  # fmt: skip
+    for home, fields in plan.changed[:20] if dry_run else []:
+        click.echo(f"  {home.ods} {home.name}: {', '.join(fields)}")
+    if dry_run:
+        click.echo("Dry run: nothing was changed.")
+    if parsed.bad:
+        sys.exit(1)
+
+
+def _read_with_progress(file: Path, layout: Layout | None) -> ParsedFile:
+    """Read the file with a progress bar: the national files have tens of thousands of rows."""
+    try:
+        with file.open("rb") as handle:
+            total = sum(1 for _ in handle)
+    except OSError as error:
+        raise click.ClickException(f"{file}: cannot read it: {error.strerror}") from None
+    columns = (TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(file.name, total=total)
+        return read_homes(file, layout=layout, on_row=lambda n: progress.update(task, completed=n))
+
+
+def _report_bad(bad: tuple[BadRow, ...]) -> None:
+    if not bad:
+        return
+    click.echo("These rows were left out; fix them and import the file again:", err=True)
+    for row in bad[:50]:
+        click.echo(f"  line {row.line}: {row.reason}", err=True)
+    if len(bad) > 50:
+        click.echo(f"  ... and {len(bad) - 50:,} more", err=True)
+
+
+@homes.command(name="list")
+@click.option("--search", help="Part of a name, ODS code or postcode.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def homes_list(search: str | None, limit: int) -> None:
+    """List homes, by ODS code. Registered mobiles are masked; `ivr homes show` gives them whole."""
+    store = _store()
+    found = home_store.homes(store, search=search, limit=limit)
+    table = Table("ODS code", "Name", "Landlines", "Mobile", "Postcode")
+    for home in found:
+        table.add_row(home.ods, home.name, " ".join(home.landlines) or "-", mask(home.mobile) if home.mobile else "-",
+                      home.postcode or "-")  # fmt: skip
+    Console().print(table)
+    click.echo(f"{len(found):,} shown of {home_store.count(store):,} homes.")
+
+
+@homes.command(name="show")
+@click.argument("ods")
+def homes_show(ods: str) -> None:
+    """Everything the directory holds about one home."""
+    home = home_store.StoreDirectory(_store()).home(ods.strip().upper())
+    if home is None:
+        raise click.ClickException(f"no home with ODS code {ods.strip().upper()} (try `ivr homes list --search`)")
+    click.echo(f"ODS code:        {home.ods}\nName:            {home.name}")
+    click.echo(f"Shared mailbox:  {home.mailbox}{'' if home.mailbox_override else ' (the usual address)'}")
+    click.echo(f"Landlines:       {', '.join(home.landlines) or 'none'}")
+    click.echo(f"Registered mobile: {home.mobile or 'none'}")
+    click.echo(f"Postcode:        {home.postcode or 'none'}")
+
+
+@homes.command(name="add")
+@click.argument("ods")
+@click.argument("name")
+@click.option("--landline", "landlines", multiple=True, help="A landline the home calls from; give it more than once.")
+@click.option("--mobile", help="The registered mobile: texts go to it only on calls from a landline above.")
+@click.option("--mailbox", help="The shared mailbox, when it is not care.<ods code>@nhs.net.")
+@click.option("--postcode")
+def homes_add(
+    ods: str, name: str, landlines: tuple[str, ...], mobile: str | None, mailbox: str | None, postcode: str | None
+) -> None:
+    """Add a home, or replace what is known of it (the same checks as an import)."""
+    record = record_from_fields(ods=ods, name=name, landlines=landlines, mobile=mobile or "", mailbox=mailbox or "",
+                                postcode=postcode or "")  # fmt: skip
+    if isinstance(record, BadRow):
+        raise click.ClickException(record.reason)
+    home = Home(ods=record.ods, name=record.name, landlines=record.landlines or (), mobile=record.mobile,
+                mailbox_override=record.mailbox, postcode=record.postcode)  # fmt: skip
+    outcome = home_store.add(_store(), home)
+    click.echo(f"{home.ods} {home.name}: {outcome}.")
+
+
+@homes.command(name="remove")
+@click.argument("ods")
+def homes_remove(ods: str) -> None:
+    """Remove a home and its landlines from the directory."""
+    code = ods.strip().upper()
+    if not home_store.remove(_store(), code):
+        raise click.ClickException(f"no home with ODS code {code}")
+    click.echo(f"{code}: removed.")
+
+
+# --- escalations ---------------------------------------------------------------------------
+
+
+@click.group()
+def escalations() -> None:
+    """Helpdesk tickets that callers passed on, for the digital officer to follow up."""
+
+
+@escalations.command(name="list")
+@click.option("--open", "only_open", is_flag=True, help="Only those not closed yet.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on standard output, for a spreadsheet.")
+def escalations_list(only_open: bool, as_csv: bool) -> None:
+    """The escalations, oldest first."""
+    found = escalation_store.listing(_store(), only_open=only_open)
+    columns = ("id", "received", "ods_code", "home", "ticket", "reason", "status", "closed")
+    rows = [
+        (str(e.id), e.created_at.strftime("%Y-%m-%d %H:%M"), e.ods or "", e.home_name or "", e.ticket, e.reason,
+         e.status, e.closed_at.strftime("%Y-%m-%d %H:%M") if e.closed_at else "")
+        for e in found
+    ]  # fmt: skip
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return
+    table = Table(*(column.replace("_", " ").capitalize() for column in columns))
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+    click.echo(f"{len(found):,} escalation{'s' if len(found) != 1 else ''}{' open' if only_open else ''}.")
+
+
+@escalations.command(name="close")
+@click.argument("escalation_id", metavar="ID", type=int)
+def escalations_close(escalation_id: int) -> None:
+    """Mark an escalation as dealt with."""
+    closed = escalation_store.close(_store(), escalation_id)
+    if closed is None:
+        raise click.ClickException(f"no escalation {escalation_id} (see `ivr escalations list`)")
+    click.echo(f"Escalation {escalation_id}: {'closed' if closed else 'was already closed'}.")
+
+
+# --- notice ----------------------------------------------------------------------------------
+
+
+@click.group()
+def notice() -> None:
+    """A short message said after the greeting on every call, such as a known NHSmail outage."""
+
+
+@notice.command(name="set")
+@click.argument("text")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="The last day to say it (YYYY-MM-DD).")
+def notice_set(text: str, until: datetime | None) -> None:
+    """Say TEXT after the greeting from the next call on."""
+    last_day = until.date() if until is not None else None
+    problem = notice_store.problem(text, last_day)
+    if problem:
+        raise click.ClickException(problem)
+    saved = notice_store.set_notice(_store(), text, last_day)
+    click.echo(f"Callers will hear: {saved.text!r}" + (f", until the end of {last_day:%d %B %Y}." if last_day else
+                                                       ", until `ivr notice clear`."))  # fmt: skip
+
+
+@notice.command(name="clear")
+def notice_clear() -> None:
+    """Stop saying the notice."""
+    click.echo("Notice cleared." if notice_store.clear(_store()) else "There was no notice.")
+
+
+@notice.command(name="show")
+def notice_show() -> None:
+    """The notice callers hear today, if any."""
+    current = notice_store.current(_store())
+    click.echo(f"{current.text!r}" + (f" (until {current.until:%Y-%m-%d})" if current.until else "") if current
+               else "No notice is said today.")  # fmt: skip
+
+
+# --- purge -------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--days", type=click.IntRange(min=1), help="Keep this many days (default: IVR_RETENTION_DAYS, 30).")
+@click.option("--dry-run", is_flag=True, help="Count what would go, and remove nothing.")
+def purge(days: int | None, dry_run: bool) -> None:
+    """Remove call state, phone numbers and texts older than the retention period; keep anonymous counts.
+
+    Safe to run daily (for example from the platform's scheduler): each call and text is
+    counted once, as it is removed. Numbers that texted STOP and open escalations are kept.
+    """
+    keep = days or _settings().retention_days
+    done = retention.purge(_store(), days=keep, dry_run=dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb} {done.calls:,} calls, {done.texts:,} texts and {done.escalations:,} closed escalations "
+               f"older than {keep} days.")  # fmt: skip
+    for metric, value in done.counts.items():
+        click.echo(f"  {metric}: {value:,}")
+
+
+@click.command()
+def usage() -> None:
+    """The anonymous counts kept by purges: calls per scenario, texts by outcome, escalations by reason."""
+    counts = retention.usage(_store())
+    if not counts:
+        click.echo("No counts yet: they are kept as `ivr purge` removes old calls and texts.")
+    for metric, value in counts.items():
+        click.echo(f"{metric}: {value:,}")
+
+
+COMMANDS: list[click.Command] = [homes, escalations, notice, purge, usage]
