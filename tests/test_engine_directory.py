@@ -1,0 +1,159 @@
+"""The engine with a directory: greeting a known home, ODS codes keyed or said, the registered mobile, escalations."""
+
+from __future__ import annotations
+
+from ivr import engine
+from ivr.content import Content
+from ivr.directory import InMemoryDirectory
+from ivr.engine import CallState
+from ivr.turn import Escalate, Input, Keys, SendSms, Silence, Speech, Turn, words
+from tests.test_engine import HOMES, LANDLINE
+
+UNKNOWN = "+441522999999"
+
+
+def call(content: Content, keys: list[Input], *, caller: str | None = UNKNOWN, notice: str | None = None,
+         crown: bool = False) -> tuple[list[Turn], CallState]:  # fmt: skip
+    directory = InMemoryDirectory(HOMES)
+    turn, state = engine.start(content, directory, caller=caller, notice=notice)
+    turns = [turn]
+    for given in keys:
+        turn, state = engine.advance(content, directory, state, given, crown_dependency_mobiles=crown)
+        turns.append(turn)
+    return turns, state
+
+
+def test_a_known_landline_is_greeted_by_name_and_its_details_read_back(content: Content) -> None:
+    turns, state = call(content, [Keys("3"), Keys("1")], caller=LANDLINE)
+    assert words(turns[0]).startswith("Hello, Lindum House.") and "Main menu." in words(turns[0])
+    assert "I do not recognise" not in words(turns[0])
+    assert "Yours is V, L, 1, 5, A." in words(turns[1])
+    assert "It should be care dot v, l, 1, 5, a at n, h, s dot net." in words(turns[2])
+    assert state.ods == "VL15A" and state.home_mobile == "+447400123456"
+
+
+def test_an_unknown_number_is_told_once_and_offered_the_ods_code(content: Content) -> None:
+    turns, _state = call(content, [Silence()])
+    first = words(turns[0])
+    assert first.startswith("Hello. This line helps") and first.count("registered landline") == 1
+    assert "To tell me your home's O D S code" in first
+    # Silence here is no failure: the caller simply goes on to the main menu, without hearing it again.
+    assert "Main menu." in words(turns[1]) and "registered landline" not in words(turns[1])
+
+
+def test_ambiguous_keys_are_read_back_one_at_a_time_with_nato_words(content: Content) -> None:
+    # 5 1 5 2 types both VJ15B and VL15A: each is offered in turn, by code and name.
+    turns, state = call(content, [Keys("1"), Keys("5152"), Keys("2"), Keys("1"), Keys("3")])
+    assert "J for Juliett, the number 1, the number 5, B for Bravo? That is Jasmine Court." in words(turns[2])
+    assert "If that is right, press 1. If not, press 2." in words(turns[2])
+    assert "L for Lima, the number 1, the number 5, A for Alpha? That is Lindum House." in words(turns[3])
+    assert words(turns[4]).startswith("Thank you. I will use that code") and "Main menu." in words(turns[4])
+    assert state.ods == "VL15A" and state.candidates == ()
+    assert "Yours is V, L, 1, 5, A." in words(turns[5])
+    # A keyed code brings the home's details, never its registered mobile.
+    assert state.home_mobile is None
+
+
+def test_keys_that_match_no_home_lead_to_the_unambiguous_entry(content: Content) -> None:
+    # Not in the directory: each character is its key then its place, 0 for a digit: 6 1 is M, 9 2 is X.
+    turns, state = call(content, [Keys("1"), Keys("6219"), Keys("61209290"), Keys("1")])
+    assert words(turns[2]).startswith("I cannot find a home with those keys")
+    assert "For each of the four letters or numbers after the V, press two keys." in words(turns[2])
+    assert "M for Mike, the number 2, X for X-ray, the number 9?" in words(turns[3])
+    assert "That is" not in words(turns[3])  # no name: the directory does not know it
+    assert state.ods == "VM2X9" and state.mailbox_address() == "care.vm2x9@nhs.net"
+
+
+def test_refusing_every_candidate_falls_back_to_the_unambiguous_entry(content: Content) -> None:
+    turns, state = call(content, [Keys("1"), Keys("5152"), Keys("2"), Keys("2")])
+    assert "press two keys" in words(turns[4]) and state.node == "ods_exact" and state.ods is None
+
+
+def test_a_wrong_entry_is_explained_and_asked_again(content: Content) -> None:
+    turns, state = call(content, [Keys("1"), Keys("51"), Keys("6219"), Keys("99999999")])
+    assert words(turns[2]).startswith("Sorry, I need four keys")
+    assert words(turns[4]).startswith("Sorry, that did not make a code.") and state.node == "ods_exact"
+
+
+def test_a_spoken_code_is_confirmed_on_the_keypad(content: Content) -> None:
+    turns, state = call(content, [Keys("1"), Speech("Victor, Lima one five, alpha."), Keys("1")])
+    assert "L for Lima, the number 1, the number 5, A for Alpha? That is Lindum House." in words(turns[2])
+    assert state.ods == "VL15A"
+    turns, state = call(content, [Keys("1"), Speech("M for Mike 2 X-ray 9")])
+    assert "M for Mike, the number 2, X for X-ray, the number 9?" in words(turns[2])
+    turns, state = call(content, [Keys("1"), Speech("I don't know it")])
+    assert words(turns[2]).startswith("Sorry, I need four keys") and state.node == "ods_keys"
+
+
+def test_the_ods_entry_asks_for_speech_too(content: Content) -> None:
+    turns, _ = call(content, [Keys("1")])
+    ask = turns[1][-1]
+    assert getattr(ask, "speech", False) and getattr(ask, "mode", None) == "entry"
+
+
+def test_the_registered_mobile_is_offered_masked_on_a_call_from_the_homes_landline(content: Content) -> None:
+    turns, state = call(content, [Keys("5"), Keys("1")], caller=LANDLINE)
+    offer = words(turns[1])
+    assert "the mobile registered for your home, the one ending 4, 5, 6." in offer
+    assert "07400" not in offer and "1 2 3" not in offer
+    sent = [step for step in turns[2] if isinstance(step, SendSms)]
+    assert sent == [SendSms(purpose="checklist", to="+447400123456", ods="VL15A")]
+    # Or another: the caller keys a different mobile, which is read back as usual.
+    turns, _state = call(content, [Keys("5"), Keys("2"), Keys("07400123457#"), Keys("1")], caller=LANDLINE)
+    assert words(turns[2]).startswith("Please key in your mobile number")
+    assert [s.to for s in turns[4] if isinstance(s, SendSms)] == ["+447400123457"]
+
+
+def test_without_a_registered_mobile_the_caller_is_asked_for_one(content: Content) -> None:
+    turns, _ = call(content, [Keys("2"), Keys("5")])
+    assert words(turns[2]).startswith("Please key in your mobile number")
+
+
+def test_crown_dependency_mobiles_only_when_the_setting_allows(content: Content) -> None:
+    guernsey = "07781123456#"
+    turns, state = call(content, [Keys("2"), Keys("5"), Keys(guernsey)])
+    assert words(turns[3]).startswith("That does not look like a UK mobile number.") and state.mobile is None
+    turns, state = call(content, [Keys("2"), Keys("5"), Keys(guernsey)], crown=True)
+    assert words(turns[3]).startswith("I heard 0 7 7 8 1") and state.mobile == "+447781123456"
+
+
+def test_an_escalation_is_taken_read_back_and_recorded(content: Content) -> None:
+    keys: list[Input] = [Keys("7"), Keys("1"), Keys("12*4455667#"), Keys("2"), Keys("1")]
+    turns, state = call(content, keys, caller=LANDLINE)
+    assert words(turns[3]).startswith("What happened on the call?")  # star started the entry again
+    assert "Ticket number 4, 4, 5, 5, 6, 6, 7, for V, L, 1, 5, A." in words(turns[4])
+    assert "Waiting for the leaver process" in words(turns[4])
+    escalated = [step for step in turns[5] if isinstance(step, Escalate)]
+    assert escalated == [Escalate(ticket="4455667", reason="leaver", ods="VL15A")]
+    assert "digital team now has the ticket number" in words(turns[5])
+    # The receipt by text carries the ticket, to the registered mobile offered.
+    turns, _state = call(content, [*keys, Keys("1"), Keys("1")], caller=LANDLINE)
+    sent = [step for step in turns[7] if isinstance(step, SendSms)]
+    assert sent == [SendSms(purpose="escalation_receipt", to="+447400123456", ods="VL15A", ticket="4455667",
+                            reason="leaver")]  # fmt: skip
+
+
+def test_a_short_ticket_number_is_asked_again(content: Content) -> None:
+    turns, state = call(content, [Keys("2"), Keys("7"), Keys("1"), Keys("123#")])
+    assert words(turns[4]).startswith("Sorry, that is not a ticket number") and state.node == "escalate_ticket"
+
+
+def test_no_ticket_number_gets_the_advice_to_ask_for_one(content: Content) -> None:
+    turns, _ = call(content, [Keys("2"), Keys("7"), Keys("2")])
+    assert "ask them for a ticket number" in words(turns[3])
+
+
+def test_the_operators_notice_follows_the_greeting(content: Content) -> None:
+    notice = "NHSmail is down until noon {today}."  # braces are the operator's words, not placeholders
+    turns, _ = call(content, [], caller=LANDLINE, notice=notice)
+    said = words(turns[0])
+    assert f"A message from your care association. {notice}" in said
+    assert said.index("Hello, Lindum House.") < said.index("A message") < said.index("Main menu.")
+    turns, _ = call(content, [], caller=LANDLINE)
+    assert "A message from your care association" not in words(turns[0])
+
+
+def test_the_scenarios_heard_are_counted_once_each(content: Content) -> None:
+    _, state = call(content, [Keys("2"), Keys("2"), Keys("1"), Keys("0"), Keys("2"), Keys("1"), Keys("0"),
+                              Keys("2"), Keys("3")])  # fmt: skip
+    assert state.scenarios == (1, 3)
