@@ -92,7 +92,7 @@ def test_the_ods_entry_asks_for_speech_too(content: Content) -> None:
 
 
 def test_the_registered_mobile_is_offered_masked_on_a_call_from_the_homes_landline(content: Content) -> None:
-    turns, state = call(content, [Keys("5"), Keys("1")], caller=LANDLINE)
+    turns, _ = call(content, [Keys("5"), Keys("1")], caller=LANDLINE)
     offer = words(turns[1])
     assert "the mobile registered for your home, the one ending 4, 5, 6." in offer
     assert "07400" not in offer and "1 2 3" not in offer
@@ -119,7 +119,7 @@ def test_crown_dependency_mobiles_only_when_the_setting_allows(content: Content)
 
 def test_an_escalation_is_taken_read_back_and_recorded(content: Content) -> None:
     keys: list[Input] = [Keys("7"), Keys("1"), Keys("12*4455667#"), Keys("2"), Keys("1")]
-    turns, state = call(content, keys, caller=LANDLINE)
+    turns, _ = call(content, keys, caller=LANDLINE)
     assert words(turns[3]).startswith("What happened on the call?")  # star started the entry again
     assert "Ticket number 4, 4, 5, 5, 6, 6, 7, for V, L, 1, 5, A." in words(turns[4])
     assert "Waiting for the leaver process" in words(turns[4])
