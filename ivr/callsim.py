@@ -116,9 +116,15 @@ class CallSimulator:
                 if key == "t":  # silence: Twilio moves on to the verb after the Gather
                     self.note(Heard("caller", "(silence)"))
                     continue
+                action = urljoin(url, verb.get("action", url))
+                if key.startswith("say:") and "speech" in (verb.get("input") or ""):
+                    # A spoken answer, as Twilio's recogniser would hand it over: say:victor_lima_1_5_alpha
+                    spoken = key.removeprefix("say:").replace("_", " ")
+                    self.note(Heard("caller", f"says {spoken!r}"))
+                    return action, {"SpeechResult": spoken, "Confidence": "0.9"}
                 self.note(Heard("caller", f"presses {key}"))
                 digits = key.removesuffix("#") if verb.get("finishOnKey") == "#" else key
-                return urljoin(url, verb.get("action", url)), {"Digits": digits}
+                return action, {"Digits": digits}
             elif verb.tag == "Redirect":
                 return urljoin(url, (verb.text or "").strip()), {}
             elif verb.tag == "Hangup":

@@ -95,13 +95,14 @@ def serve(host: str, port: int | None) -> None:
     threading.Thread(target=drain.run, name="outbox", daemon=True).start()
     if "twilio_auth_token" in updates:
         click.echo(f"No TWILIO_AUTH_TOKEN: requests must be signed with the local token {LOCAL_TOKEN!r}.")
-        click.echo(f'Try it: ivr call http://{host}:{port} --keys "2 1 1 1"')
+        click.echo(f'Try it: ivr call http://{host}:{port} --keys "2 2 1 1 1"')
     app.run(host=host, port=port, threaded=True)
 
 
 @click.command()
 @click.argument("url")
-@click.option("--keys", default="", help='Keys to press, space-separated; "t" is silence, "07400123456#" an entry.')
+@click.option("--keys", default="", help='Keys to press, space-separated; "t" is silence, "07400123456#" an entry, '
+              '"say:victor_lima_1_5_alpha" a spoken answer where speech is allowed.')
 @click.option("--from", "caller", default="+441522123456", show_default=True, help="The caller ID to send.")
 @click.option("--token", help="Auth token to sign with. Default: TWILIO_AUTH_TOKEN, or the local token.")
 def call(url: str, keys: str, caller: str, token: str | None) -> None:

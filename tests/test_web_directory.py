@@ -1,0 +1,135 @@
+"""A known home, an unknown caller, an escalation and the notice, over the webhooks with signed requests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+from lxml import etree
+
+from ivr import escalations, notice
+from ivr.callsim import CallSimulator
+from ivr.cli import main
+from ivr.content import Content
+from ivr.directory import Home
+from ivr.settings import Settings
+from ivr.store import Store, escalations as escalations_table, outbox
+from ivr.web import create_app
+from tests.web_support import TOKEN, FlaskTransport, add_home, assert_valid_twiml
+
+BASE = "http://localhost"
+LANDLINE = "+441522123456"
+UNKNOWN = "+441522999999"
+CONTACT = "+447400999888"  # the care association's digital officer
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    store.upgrade()
+    add_home(store, Home(ods="VL15A", name="Lindum House", landlines=(LANDLINE,), mobile="+447400123456"))
+    add_home(store, Home(ods="VJ15B", name="Jasmine Court", landlines=("+441522654321",)))
+    return store
+
+
+@pytest.fixture()
+def client(store: Store, content: Content) -> FlaskClient:
+    settings = Settings(database_url=store.url, twilio_auth_token=TOKEN, escalation_contact="07400 999888")
+    return create_app(settings, content=content, store=store).test_client()
+
+
+def simulate(client: FlaskClient, keys: str, caller: str = LANDLINE) -> CallSimulator:
+    simulator = CallSimulator(BASE, TOKEN, FlaskTransport(client), caller=caller)
+    simulator.run(keys.split())
+    for body in simulator.bodies:
+        assert_valid_twiml(body)
+    return simulator
+
+
+def said(simulator: CallSimulator) -> str:
+    return " ".join(h.text for h in simulator.heard if h.who == "companion")
+
+
+def test_a_known_landline_is_greeted_by_name_and_hears_its_own_details(client: FlaskClient) -> None:
+    simulator = simulate(client, "3 1")
+    heard = said(simulator)
+    assert heard.startswith("Hello, Lindum House.") and "I do not recognise" not in heard
+    assert "Yours is V, L, 1, 5, A." in heard and "It should be care dot v, l, 1, 5, a at n, h, s dot net." in heard
+    assert all("VL15A" not in body and "1522" not in body for body in simulator.bodies)  # nothing personal in URLs
+
+
+def test_an_unknown_caller_keys_an_ambiguous_code_and_confirms_it(client: FlaskClient) -> None:
+    simulator = simulate(client, "1 5152# 2 1 3 1", caller=UNKNOWN)
+    heard = said(simulator)
+    assert heard.count("registered landline") == 1
+    assert "J for Juliett, the number 1, the number 5, B for Bravo? That is Jasmine Court." in heard
+    assert "L for Lima, the number 1, the number 5, A for Alpha? That is Lindum House." in heard
+    assert "Yours is V, L, 1, 5, A." in heard
+
+
+def test_an_unknown_caller_may_say_the_code_and_confirms_it_on_the_keypad(client: FlaskClient) -> None:
+    simulator = simulate(client, "1 say:victor_lima_one_five_alpha 1 3 1", caller=UNKNOWN)
+    entry = next(body for body in simulator.bodies if "after the V" in body)
+    gather = etree.fromstring(entry.encode()).find("Gather")
+    assert gather is not None and gather.get("input") == "dtmf speech" and gather.get("language") == "en-GB"
+    assert "lima" in (gather.get("hints") or "") and gather.get("speechTimeout") == "auto"
+    heard = said(simulator)
+    assert "Is your O D S code V for Victor, L for Lima, the number 1, the number 5, A for Alpha?" in heard
+    assert "Yours is V, L, 1, 5, A." in heard
+
+
+def test_a_keyed_code_never_texts_the_homes_registered_mobile(client: FlaskClient, store: Store) -> None:
+    simulator = simulate(client, "1 5152# 2 1 5", caller=UNKNOWN)
+    assert "Please key in your mobile number" in said(simulator).rsplit("Thank you.", 1)[1]
+    assert "ending 4, 5, 6" not in said(simulator)
+    simulator = simulate(client, "5 1")
+    assert "the one ending 4, 5, 6." in said(simulator)
+    with store.transaction() as tx:
+        assert [row["to_number"] for row in tx.rows(outbox)] == ["+447400123456"]
+
+
+def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
+    client: FlaskClient, store: Store, tmp_path: Path
+) -> None:
+    simulator = simulate(client, "7 1 4455667# 1 1 1 1")
+    assert "digital team now has the ticket number" in said(simulator)
+    with store.transaction() as tx:
+        texts = {row["purpose"]: row for row in tx.rows(outbox)}
+        rows = tx.rows(escalations_table)
+    notice_text = texts["escalation_notice"]
+    assert notice_text["to_number"] == CONTACT and notice_text["capped"] is False
+    assert "4455667" in notice_text["body"] and "Lindum House, VL15A" in notice_text["body"]
+    assert "The helpdesk would not help." in notice_text["body"]
+    receipt = texts["escalation_receipt"]
+    assert receipt["to_number"] == "+447400123456" and "4455667" in receipt["body"] and receipt["capped"] is True
+    assert len(rows) == 1 and rows[0]["status"] == "open" and rows[0]["call_sid"] == simulator.call_sid
+    result = CliRunner().invoke(main, ["escalations", "list", "--open", "--csv"], env={"DATABASE_URL": store.url})
+    assert result.exit_code == 0, result.output
+    listed = list(csv.DictReader(io.StringIO(result.output)))
+    assert [(r["ods_code"], r["home"], r["ticket"], r["reason"]) for r in listed] == [
+        ("VL15A", "Lindum House", "4455667", "refused")
+    ]
+
+
+def test_an_escalation_from_an_unknown_home_still_reaches_the_contact(client: FlaskClient, store: Store) -> None:
+    simulate(client, "2 7 1 4455667# 3 1 2", caller=UNKNOWN)
+    with store.transaction() as tx:
+        body = next(row["body"] for row in tx.rows(outbox) if row["purpose"] == "escalation_notice")
+    assert "Home: not known" in body and "Something else went wrong." in body
+    assert [e.ods for e in escalations.listing(store)] == [None]
+
+
+def test_the_operators_notice_is_said_after_the_greeting_until_its_last_day(client: FlaskClient, store: Store) -> None:
+    notice.set_notice(store, "NHSmail is down until noon.", until=notice.today())
+    heard = said(simulate(client, ""))
+    assert "Hello, Lindum House." in heard and "A message from your care association. NHSmail is down" in heard
+    assert heard.index("A message") < heard.index("Main menu.")
+    notice.set_notice(store, "Yesterday's news.", until=notice.today() - timedelta(days=1))
+    assert "A message from your care association" not in said(simulate(client, ""))
+    notice.clear(store)
+    assert "A message from your care association" not in said(simulate(client, ""))
