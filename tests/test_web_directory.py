@@ -18,7 +18,8 @@ from ivr.cli import main
 from ivr.content import Content
 from ivr.directory import Home
 from ivr.settings import Settings
-from ivr.store import Store, escalations as escalations_table, outbox
+from ivr.store import Store, outbox
+from ivr.store import escalations as escalations_table
 from ivr.web import create_app
 from tests.web_support import TOKEN, FlaskTransport, add_home, assert_valid_twiml
 
