@@ -126,7 +126,8 @@ def rehearse(
             lines = RolePlay(beats, show, speaker=speaker, voices=voices).run(keypad)
         else:
             directory = InMemoryDirectory()
-            rehearsal = Rehearsal(content, directory, show, ods=code, slow=slow, speaker=speaker, voices=voices)
+            rehearsal = Rehearsal(content, directory, show, ods=code, slow=slow, speaker=speaker, voices=voices,
+                                  crown_dependency_mobiles=settings.crown_dependency_mobiles)  # fmt: skip
             lines = rehearsal.run(keypad)
     finally:
         if speaker is not None:

@@ -94,6 +94,7 @@ class Rehearsal:
         slow: bool = False,
         speaker: Speaker | None = None,
         voices: Voices | None = None,
+        crown_dependency_mobiles: bool = False,
     ) -> None:
         self.content = content
         self.directory = directory
@@ -102,6 +103,7 @@ class Rehearsal:
         self.slow = slow
         self.speaker = speaker
         self.voices = voices
+        self.crown_dependency_mobiles = crown_dependency_mobiles
         self.lines: list[Line] = []
 
     def run(self, keypad: Keypad) -> list[Line]:
@@ -114,7 +116,8 @@ class Rehearsal:
             if given is None:
                 return self.lines
             self.emit(Line("caller", describe(given)))
-            turn, state = engine.advance(self.content, self.directory, state, given)
+            turn, state = engine.advance(self.content, self.directory, state, given,
+                                         crown_dependency_mobiles=self.crown_dependency_mobiles)  # fmt: skip
 
     def render(self, turn: Turn, state: engine.CallState, keypad: Keypad) -> tuple[Ask | None, str | None]:
         """Show and speak a turn: what it waits for (None when the call has ended), and a key pressed meanwhile."""
@@ -165,11 +168,13 @@ class RolePlay:
         *,
         speaker: Speaker | None = None,
         voices: Voices | None = None,
+        crown_dependency_mobiles: bool = False,
     ) -> None:
         self.beats = tuple(beats)
         self.show = show
         self.speaker = speaker
         self.voices = voices
+        self.crown_dependency_mobiles = crown_dependency_mobiles
         self.lines: list[Line] = []
 
     def run(self, keypad: Keypad) -> list[Line]:
