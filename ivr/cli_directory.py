@@ -181,11 +181,11 @@ def escalations_list(only_open: bool, as_csv: bool) -> None:
         writer.writerow(columns)
         writer.writerows(rows)
         return
-    table = Table(*(column.replace("_", " ").capitalize() for column in columns))
+    table = Table("Id", "Received", "ODS code", "Home", "Ticket", "Reason", "Status", "Closed")
     for row in rows:
         table.add_row(*row)
     Console().print(table)
-    click.echo(f"{len(found):,} escalation{'s' if len(found) != 1 else ''}{' open' if only_open else ''}.")
+    click.echo(f"{_count(len(found), 'escalation')}{' open' if only_open else ''}.")
 
 
 @escalations.command(name="close")
@@ -249,8 +249,8 @@ def purge(days: int | None, dry_run: bool) -> None:
     keep = days or _settings().retention_days
     done = retention.purge(_store(), days=keep, dry_run=dry_run)
     verb = "Would remove" if dry_run else "Removed"
-    click.echo(f"{verb} {done.calls:,} calls, {done.texts:,} texts and {done.escalations:,} closed escalations "
-               f"older than {keep} days.")  # fmt: skip
+    click.echo(f"{verb} {_count(done.calls, 'call')}, {_count(done.texts, 'text')} and "
+               f"{_count(done.escalations, 'closed escalation')} older than {_count(keep, 'day')}.")  # fmt: skip
     for metric, value in done.counts.items():
         click.echo(f"  {metric}: {value:,}")
 
@@ -263,6 +263,10 @@ def usage() -> None:
         click.echo("No counts yet: they are kept as `ivr purge` removes old calls and texts.")
     for metric, value in counts.items():
         click.echo(f"{metric}: {value:,}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 COMMANDS: list[click.Command] = [homes, escalations, notice, purge, usage]

@@ -38,6 +38,8 @@ LAYOUTS: tuple[Layout, ...] = ("simple", "cqc", "ods")
 
 ODS_CODE = re.compile(r"V[A-Z0-9]{4}")
 MAX_NAME = 200
+MAX_MAILBOX = 120  # the widths of the care_homes columns
+MAX_POSTCODE = 10
 
 # The simple layout's columns, as documented in the README.
 SIMPLE_COLUMNS = ("ods_code", "name", "landline", "mobile", "mailbox", "postcode")
@@ -459,6 +461,7 @@ def _build(line: int, raw: _Raw, seen: dict[str, int]) -> HomeRecord | BadRow:
     landlines = None if phones is None else take(lambda: _phones(phones, raw))
     mobile = take(lambda: _mobile(raw.mobile))
     mailbox = take(lambda: _mailbox(raw.mailbox, ods))
+    postcode = take(lambda: _postcode(raw.postcode))
     if problems or ods is None or name is None:
         return BadRow(line, "; ".join(problems))
     return HomeRecord(
@@ -467,7 +470,7 @@ def _build(line: int, raw: _Raw, seen: dict[str, int]) -> HomeRecord | BadRow:
         landlines=landlines,
         mobile=mobile,
         mailbox=mailbox,
-        postcode=_postcode(raw.postcode),
+        postcode=postcode,
         line=line,
     )
 
@@ -490,6 +493,9 @@ def _name(text: str) -> str:
     name = " ".join(text.split())
     if not name:
         raise _Invalid("name is missing")
+    if _has_control(name):
+        # A control character cannot be stored in PostgreSQL (NUL) nor spoken in TwiML (XML refuses it).
+        raise _Invalid("name holds a control character; retype it")
     if len(name) > MAX_NAME:
         raise _Invalid(f"name is {len(name)} characters long; shorten it to {MAX_NAME} at most")
     return name
@@ -571,6 +577,8 @@ def _mailbox(text: str, ods: str | None) -> str | None:
         return None
     if not NHS_MAILBOX.fullmatch(address):
         raise _Invalid(f"mailbox {text!r} is not an @nhs.net address; leave it blank for care.<ODS code>@nhs.net")
+    if len(address) > MAX_MAILBOX:
+        raise _Invalid(f"mailbox is {len(address)} characters long; {MAX_MAILBOX} at most")
     # The usual address written out is no override: None keeps one place that knows the default.
     if ods is not None and address == mailbox_address(ods):
         return None
@@ -585,4 +593,10 @@ def _postcode(text: str) -> str | None:
     compact = upper.replace(" ", "")
     if POSTCODE.fullmatch(compact):
         return f"{compact[:-3]} {compact[-3:]}"
+    if len(upper) > MAX_POSTCODE or _has_control(upper):
+        raise _Invalid(f"postcode {text.strip()!r} is not a postcode; give it as, for example, LN1 1AA")
     return upper
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)

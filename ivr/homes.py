@@ -51,11 +51,11 @@ def homes(store: Store, *, search: str | None = None, limit: int | None = None) 
     """Homes by ODS code; `search` matches part of the name, code or postcode, in any case."""
     query = select(care_homes.c.ods).order_by(care_homes.c.ods)
     if search:
-        pattern = f"%{search.lower()}%"
+        text = search.lower()  # autoescape: a % or _ typed is looked for, not a wildcard
         query = query.where(
-            func.lower(care_homes.c.name).like(pattern)
-            | func.lower(care_homes.c.ods).like(pattern)
-            | func.lower(func.coalesce(care_homes.c.postcode, "")).like(pattern)
+            func.lower(care_homes.c.name).contains(text, autoescape=True)
+            | func.lower(care_homes.c.ods).contains(text, autoescape=True)
+            | func.lower(func.coalesce(care_homes.c.postcode, "")).contains(text, autoescape=True)
         )
     if limit:
         query = query.limit(limit)
@@ -141,16 +141,23 @@ def _homes(connection: Connection, codes: list[str]) -> list[Home]:
 
 
 def _merge(old: Home | None, record: HomeRecord, *, replace_all: bool) -> Home:
-    """The home as it will be: what the record carries replaces, what it does not is kept."""
-    keep_contacts = old is not None and not replace_all
-    return Home(
-        ods=record.ods,
-        name=record.name,
-        landlines=tuple(sorted(record.landlines)) if record.landlines is not None else (old.landlines if old else ()),
-        mobile=old.mobile if keep_contacts and old else record.mobile,
-        mailbox_override=old.mailbox_override if keep_contacts and old else record.mailbox,
-        postcode=record.postcode if record.postcode is not None or replace_all else (old.postcode if old else None),
-    )
+    """The home as it will be: what the record carries replaces, what it does not is kept.
+
+    A national file with no number for a home says nothing about it, so the landlines the
+    operator added are kept; our own file is the operator's word, blanks included.
+    """
+    keep = old is not None and not replace_all
+    if record.landlines is None or (keep and not record.landlines):
+        landlines = old.landlines if old else ()
+    else:
+        landlines = tuple(sorted(record.landlines))
+    if keep and old is not None:
+        mobile, mailbox = old.mobile, old.mailbox_override
+        postcode = record.postcode if record.postcode is not None else old.postcode
+    else:
+        mobile, mailbox, postcode = record.mobile, record.mailbox, record.postcode
+    return Home(ods=record.ods, name=record.name, landlines=landlines, mobile=mobile, mailbox_override=mailbox,
+                postcode=postcode)  # fmt: skip
 
 
 def _plan(connection: Connection, records: Iterable[HomeRecord], *, replace_all: bool) -> ImportPlan:

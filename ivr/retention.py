@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -82,7 +82,8 @@ def usage(store: Store) -> dict[str, int]:
 
 
 def _day(stamp: datetime) -> date:
-    return stamp.date()
+    """The UTC day of a stored time: SQLite gives it back without a zone, PostgreSQL in the session's."""
+    return (stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp).astimezone(UTC).date()
 
 
 def _scenarios(state: str) -> list[int]:

@@ -165,6 +165,21 @@ def test_postcodes_are_tidied_but_odd_ones_kept(tmp_path: Path, postcode: str, e
     assert only_home(read_homes(path)).postcode == expected
 
 
+def test_what_the_database_could_not_hold_is_a_bad_row(tmp_path: Path) -> None:
+    # PostgreSQL refuses a NUL and an over-long value outright, and XML (TwiML) refuses control characters.
+    path = write(tmp_path, "ods_code,name,postcode,mailbox\nVLC50,Ho\x00me,,\nVLC51,Home,Off Lincoln Road LN1,\n"
+                           f"VLC52,Home,,{'a' * 120}@nhs.net\nVLC53,Home,LN1 1AA,\n")
+
+    parsed = read_homes(path)
+
+    assert [home.ods for home in parsed.homes] == ["VLC53"]
+    assert reasons(parsed) == {
+        2: "name holds a control character; retype it",
+        3: "postcode 'Off Lincoln Road LN1' is not a postcode; give it as, for example, LN1 1AA",
+        4: "mailbox is 128 characters long; 120 at most",
+    }
+
+
 def test_names_longer_than_200_characters_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path, f"ods_code,name\nVLC47,{'x' * 200}\nVLC48,{'x' * 201}\n")
 
