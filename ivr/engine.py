@@ -202,9 +202,9 @@ class _Call:
         """Arrive at a node: say what it says and wait, or flow on through messages."""
         for _ in range(MAX_MESSAGES_PER_TURN):
             node = self.content.nodes[node_id]
-            if self.offers_registered_mobile(node):
-                assert isinstance(node, Entry) and node.registered  # narrowed by offers_registered_mobile
-                node_id, node = node.registered, self.content.nodes[node.registered]
+            offer = self.registered_mobile_offer(node)
+            if offer is not None:
+                node_id, node = offer, self.content.nodes[offer]
             self.update(node=node_id, step=step, attempts=0)
             if node_id not in self.content.text_flow and self.state.topic:
                 self.update(topic=None, resume_node=None, resume_step=0)  # the caller left the flow
@@ -243,14 +243,12 @@ class _Call:
                 node_id, step = self.content.meta.main_menu, 0
         raise RuntimeError(f"messages flow on for more than {MAX_MESSAGES_PER_TURN} nodes from {node_id!r}")
 
-    def offers_registered_mobile(self, node: object) -> bool:
-        """A mobile entry reached from outside the text flow offers the home's registered mobile first."""
-        return (
-            isinstance(node, Entry)
-            and node.registered is not None
-            and self.state.home_mobile is not None
-            and self.state.node not in self.content.text_flow
-        )
+    def registered_mobile_offer(self, node: object) -> str | None:
+        """The menu offering the home's registered mobile, played first at a mobile entry reached from outside
+        the text flow; None when there is nothing to offer (not a call from the home's registered landline)."""
+        if isinstance(node, Entry) and self.state.home_mobile and self.state.node not in self.content.text_flow:
+            return node.registered
+        return None
 
     def back(self) -> None:
         """Up to the node's parent in the tree; the main menu when it has none."""
