@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 
 from ivr import gsm7
-from ivr.content import Confirm, Content, Entry, Menu, Message, Steps, placeholders
+from ivr.content import Confirm, Content, Entry, Interactive, Menu, Message, Steps, placeholders
 
 KEY_PLACEHOLDERS = frozenset(
     {"key_repeat", "key_main_menu", "key_back", "key_slow", "key_next", "key_spell", "key_text_me"}
@@ -238,25 +238,37 @@ def _check_keywords(content: Content, origin: dict[str, str], problems: list[str
             owners[word] = name
 
 
-def fallback_of(content: Content, node: Menu | Steps | Entry | Confirm) -> str:
+def fallback_of(content: Content, node: Interactive) -> str:
     """Where a caller goes once silence or wrong keys have used up a node's retries."""
     return node.fallback or content.meta.fallback
+
+
+def forward(node: Menu | Steps | Entry | Confirm | Message) -> list[str]:
+    """Where a node leads by the caller's choices and its own flow, without silence or reserved keys."""
+    if isinstance(node, Menu):
+        return [option.goto for option in node.options]
+    if isinstance(node, Confirm):
+        return [node.yes, node.none_left]
+    if isinstance(node, Entry):
+        return [target for target in (node.then, node.unmatched, node.registered) if target]
+    if isinstance(node, Message):
+        return [target for target in (node.then, node.then_unknown) if target]
+    return [node.then]
 
 
 def edges(content: Content, node_id: str) -> list[str]:
     """Where a node can lead: the graph the reachability and way-out checks walk."""
     node = content.nodes[node_id]
+    if isinstance(node, Message):
+        return forward(node)
+    extra: list[str] = [fallback_of(content, node)]
     if isinstance(node, Menu):
-        out = [option.goto for option in node.options] + [o.after for o in node.options if o.after]
-        return [*out, fallback_of(content, node), content.meta.main_menu]
+        extra += [option.after for option in node.options if option.after]
     if isinstance(node, Steps):
-        return [node.then, content.meta.text_me, fallback_of(content, node), content.meta.main_menu]
-    if isinstance(node, Entry):
-        extra = [target for target in (node.unmatched, node.registered) if target]
-        return [node.then, *extra, fallback_of(content, node)]
-    if isinstance(node, Confirm):
-        return [node.yes, node.none_left, fallback_of(content, node), content.meta.main_menu]
-    return [target for target in (node.then, node.then_unknown) if target]
+        extra.append(content.meta.text_me)  # the "text me" key
+    if not isinstance(node, Entry):
+        extra.append(content.meta.main_menu)  # the main-menu key; an entry takes digits instead
+    return [*forward(node), *extra]
 
 
 def _check_reachable(content: Content, where: Callable[[str], str], problems: list[str]) -> None:
@@ -309,18 +321,7 @@ def tree_parents(content: Content) -> dict[str, str]:
     queue = deque([main])
     while queue:
         node_id = queue.popleft()
-        node = content.nodes[node_id]
-        if isinstance(node, Menu):
-            targets = [option.goto for option in node.options]
-        elif isinstance(node, Confirm):
-            targets = [node.yes, node.none_left]
-        elif isinstance(node, Entry):
-            targets = [target for target in (node.then, node.unmatched, node.registered) if target]
-        elif isinstance(node, Message):
-            targets = [target for target in (node.then, node.then_unknown) if target]
-        else:
-            targets = [node.then]
-        for target in targets:
+        for target in forward(content.nodes[node_id]):
             if target != main and target not in parents:
                 parents[target] = node_id
                 queue.append(target)

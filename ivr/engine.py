@@ -18,7 +18,8 @@ from ivr.directory import AllowAllTexts, Directory, TextPolicy
 from ivr.phone import national_digits, uk_mobile
 from ivr.turn import Ask, Escalate, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Step, Turn
 
-Interactive = Menu | Steps | Entry | Confirm
+# The nodes a call waits at, as a union so that isinstance narrows them one by one.
+Waiting = Menu | Steps | Entry | Confirm
 
 # Message nodes flow into the next node in the same turn; content checks forbid loops
 # of messages, and this bound turns a missed one into an error rather than a hang.
@@ -74,20 +75,18 @@ def start(
     `caller` is the calling number (E.164): a home's registered landline brings its name,
     details and registered mobile. `notice` is the operator's message of the day.
     """
-    home = directory.home_for_landline(caller) if caller and not ods else None
-    if ods:
-        home = directory.home(ods)
-        state = CallState(node=content.meta.start, slow=slow, ods=ods, mailbox=home.mailbox if home else None)
+    home_name = None
+    if ods:  # a code given up front (the rehearsal's --ods) brings the home's details, never its mobile
+        keyed = directory.home(ods)
+        state = CallState(node=content.meta.start, slow=slow, ods=ods, mailbox=keyed.mailbox if keyed else None)
     else:
-        state = CallState(
-            node=content.meta.start,
-            slow=slow,
-            ods=home.ods if home else None,
-            mailbox=home.mailbox if home else None,
-            home_mobile=home.mobile if home else None,
-        )
+        home = directory.home_for_landline(caller) if caller else None
+        state = CallState(node=content.meta.start, slow=slow)
+        if home:
+            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile})
+            home_name = home.name
     call = _Call(content, directory, state)
-    call.home_name = home.name if home and not ods else None
+    call.home_name = home_name
     call.notice = notice
     call.enter(content.meta.start)
     return call.result()
@@ -129,7 +128,7 @@ def advance(
     return call.result()
 
 
-def _step_fits(node: Interactive, step: int) -> bool:
+def _step_fits(node: Waiting, step: int) -> bool:
     if isinstance(node, Steps):
         return 0 <= step < len(node.steps) + len(node.pushbacks)
     return step == 0
@@ -259,7 +258,7 @@ class _Call:
 
     # --- prompts ----------------------------------------------------------------
 
-    def prompt(self, node: Interactive, *, full: bool) -> None:
+    def prompt(self, node: Waiting, *, full: bool) -> None:
         phrases = self.content.phrases
         if isinstance(node, Menu):
             if full:
@@ -304,7 +303,7 @@ class _Call:
             self.say(phrases.pushback.format(they_say=pushback.helpdesk, you_say=pushback.reply))
         self.say(phrases.last_step if index == total - 1 else phrases.step_prompt)
 
-    def retry(self, node: Interactive, reason: str) -> None:
+    def retry(self, node: Waiting, reason: str) -> None:
         """Silence or a wrong key: a short re-prompt, then a fuller one, then the fallback."""
         attempts = self.state.attempts + 1
         cap = node.retry_cap or self.content.meta.retry_cap
@@ -326,7 +325,7 @@ class _Call:
 
     # --- handling input ---------------------------------------------------------
 
-    def handle(self, node: Interactive, digits: str) -> None:
+    def handle(self, node: Waiting, digits: str) -> None:
         if isinstance(node, Entry):
             self.handle_entry(node, digits)
             return
@@ -355,7 +354,7 @@ class _Call:
         else:
             self.handle_steps(node, key)
 
-    def wrong_key(self, node: Interactive, key: str) -> None:
+    def wrong_key(self, node: Waiting, key: str) -> None:
         spoken = ", ".join(speech.key_name(k) for k in key)
         self.retry(node, self.content.phrases.reprompt_wrong.format(key=spoken))
 

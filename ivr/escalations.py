@@ -30,7 +30,7 @@ def record(
     tx: Transaction, *, key: str, call_sid: str | None, ods: str | None, home_name: str | None, ticket: str, reason: str
 ) -> bool:
     """Store an escalation unless one with the same key is there; True if stored now."""
-    if tx.connection.execute(select(escalations.c.id).where(escalations.c.idempotency_key == key)).first():
+    if tx.holds(escalations, key):
         return False
     tx.connection.execute(
         insert(escalations).values(

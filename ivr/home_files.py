@@ -405,15 +405,7 @@ def _cqc_parser(path: Path, line: int, header: list[str]) -> _RowParser:
         # they are passed over before any check, so they do not bury the real problems.
         if _cell(cells, care_home).upper() != "Y":
             return None
-        raw = _Raw(
-            ods=_cell(cells, ods),
-            name=_cell(cells, name),
-            phones=_cell(cells, phone),
-            phone_label="telephone number",
-            several_phones=False,
-            mobile_as_landline=True,
-            postcode=_cell(cells, postcode),
-        )
+        raw = _national(_cell(cells, ods), _cell(cells, name), _cell(cells, phone), _cell(cells, postcode))
         return _build(line, raw, seen)
 
     return parse
@@ -424,19 +416,18 @@ def _ods_row(line: int, cells: list[str], seen: dict[str, int]) -> HomeRecord | 
         return BadRow(line, f"has {len(cells)} columns, not the {ODS_COLUMN_COUNT} of the ODS care-home file")
     if _cell(cells, ODS_COL_CLOSE_DATE):
         return None  # closed: nothing to import, and its details no longer matter
-    raw = _Raw(
-        ods=_cell(cells, ODS_COL_CODE),
-        # Names are kept as ODS gives them, in capitals. Title case cannot tell an acronym from a word ("MHA",
-        # "NHS" would become "Mha", "Nhs", which the voice then mispronounces), while the voice reads a capitalised
-        # word as the word.
-        name=_cell(cells, ODS_COL_NAME),
-        phones=_cell(cells, ODS_COL_PHONE),
-        phone_label="telephone number",
-        several_phones=False,
-        mobile_as_landline=True,
-        postcode=_cell(cells, ODS_COL_POSTCODE),
-    )
+    # Names are kept as ODS gives them, in capitals. Title case cannot tell an acronym from a word ("MHA",
+    # "NHS" would become "Mha", "Nhs", which the voice then mispronounces), while the voice reads a capitalised
+    # word as the word.
+    raw = _national(_cell(cells, ODS_COL_CODE), _cell(cells, ODS_COL_NAME), _cell(cells, ODS_COL_PHONE),
+                    _cell(cells, ODS_COL_POSTCODE))  # fmt: skip
     return _build(line, raw, seen)
+
+
+def _national(ods: str, name: str, phone: str, postcode: str) -> _Raw:
+    """A row of a national file (CQC or ODS): one telephone number, whatever kind the home gave, and no contacts."""
+    return _Raw(ods=ods, name=name, phones=phone, phone_label="telephone number", several_phones=False,
+                mobile_as_landline=True, postcode=postcode)  # fmt: skip
 
 
 def _build(line: int, raw: _Raw, seen: dict[str, int]) -> HomeRecord | BadRow:

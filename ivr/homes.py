@@ -77,8 +77,7 @@ def add(store: Store, home: Home) -> Literal["added", "changed", "unchanged"]:
 
 
 def remove(store: Store, ods: str) -> bool:
-    with store.transaction() as tx:
-        tx.connection.execute(delete(home_landlines).where(home_landlines.c.ods == ods))
+    with store.transaction() as tx:  # the landlines go with it: ON DELETE CASCADE (foreign_keys on SQLite)
         return bool(tx.connection.execute(delete(care_homes).where(care_homes.c.ods == ods)).rowcount)
 
 

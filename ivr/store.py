@@ -252,8 +252,7 @@ class Transaction:
         capped: bool = True,
     ) -> bool:
         """Add a text to the outbox unless one with the same key is there; True if added."""
-        exists = self.connection.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first()
-        if exists:
+        if self.holds(outbox, key):
             return False
         stamp = now()
         self.connection.execute(
@@ -264,6 +263,10 @@ class Transaction:
             )
         )
         return True
+
+    def holds(self, table: Table, key: str) -> bool:
+        """Whether `table` already has the row with this idempotency key (a retried webhook's work)."""
+        return self.connection.execute(select(table.c.id).where(table.c.idempotency_key == key)).first() is not None
 
     def rows(self, table: Table) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in self.connection.execute(select(table))]
