@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield url
 
 
+@contextmanager
+def open_store(url: str) -> Iterator[Store]:
+    """A store with the schema brought up to date, its connections closed afterwards."""
+    store = Store(url)
+    store.upgrade()
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
+
+
 @pytest.fixture()
 def upgraded(database_url: str) -> Iterator[Store]:
-    store = Store(database_url)
-    store.upgrade()
-    yield store
-    store.engine.dispose()
+    with open_store(database_url) as store:
+        yield store

@@ -17,6 +17,8 @@ from ivr import escalations, notice
 from ivr.cli import main
 from ivr.engine import CallState
 from ivr.store import Store, calls, now, outbox
+from tests.databases import open_store
+from tests.test_home_files import SIMPLE_BAD_REASONS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "homes"
 
@@ -47,10 +49,8 @@ def ivr(url: str) -> Run:
 @pytest.fixture()
 def store(url: str) -> Iterator[Store]:
     """The same database, for putting in what no command adds (escalations, old calls and texts)."""
-    store = Store(url)
-    store.upgrade()
-    yield store
-    store.engine.dispose()
+    with open_store(url) as store:
+        yield store
 
 
 def clean_error(result: Result, message: str) -> None:
@@ -63,17 +63,6 @@ def clean_error(result: Result, message: str) -> None:
 
 # --- homes import ---------------------------------------------------------------------------------------------
 
-BAD_ROWS = {
-    3: "ODS code 'X123' is not V plus 4 letters or digits",
-    4: "name is missing",
-    5: "landline '01522 12345' is not a valid UK phone number; check the digits",
-    6: "landline '07400 123456' is a mobile; put it in the mobile column",
-    7: "ODS code VLC10 is already on line 2",
-    10: "mobile '01522 500106' is a landline; put it in the landline column",
-    11: "mailbox 'someone@gmail.com' is not an @nhs.net address; leave it blank for care.<ODS code>@nhs.net",
-    12: "ODS code 'vx' is not V plus 4 letters or digits; name is missing; "
-    "landline '0800 123 4567' is a freephone number, not a line a home rings from; give the home's landline",
-}
 
 
 def test_import_reports_each_bad_row_and_imports_the_good_ones(ivr: Run) -> None:
@@ -87,7 +76,7 @@ def test_import_reports_each_bad_row_and_imports_the_good_ones(ivr: Run) -> None
         result.output
     )
     reported = re.findall(r"^  line (\d+): (.*)$", result.output, re.MULTILINE)
-    assert {int(line): reason for line, reason in reported} == BAD_ROWS
+    assert {int(line): reason for line, reason in reported} == SIMPLE_BAD_REASONS
     assert "Added 2, changed 0, 0 already up to date." in result.output
 
     listed = ivr("homes", "list")

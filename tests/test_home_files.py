@@ -10,6 +10,20 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "homes"
 
 
+# The bad rows of fixtures/homes/simple_bad.csv, by line: what the parser and `ivr homes import` must report.
+SIMPLE_BAD_REASONS = {
+    3: "ODS code 'X123' is not V plus 4 letters or digits",
+    4: "name is missing",
+    5: "landline '01522 12345' is not a valid UK phone number; check the digits",
+    6: "landline '07400 123456' is a mobile; put it in the mobile column",
+    7: "ODS code VLC10 is already on line 2",
+    10: "mobile '01522 500106' is a landline; put it in the landline column",
+    11: "mailbox 'someone@gmail.com' is not an @nhs.net address; leave it blank for care.<ODS code>@nhs.net",
+    12: "ODS code 'vx' is not V plus 4 letters or digits; name is missing; "
+    "landline '0800 123 4567' is a freephone number, not a line a home rings from; give the home's landline",
+}
+
+
 def write(tmp_path: Path, text: str, name: str = "homes.csv", encoding: str = "utf-8") -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
@@ -70,17 +84,7 @@ def test_simple_bad_rows_are_reported_by_line_with_what_to_fix() -> None:
     assert [home.ods for home in parsed.homes] == ["VLC10", "VLC15"]
     assert parsed.homes[1].name == "Two-line Name Home"
     assert parsed.homes[1].line == 8  # its quoted name runs over lines 8 and 9
-    assert reasons(parsed) == {
-        3: "ODS code 'X123' is not V plus 4 letters or digits",
-        4: "name is missing",
-        5: "landline '01522 12345' is not a valid UK phone number; check the digits",
-        6: "landline '07400 123456' is a mobile; put it in the mobile column",
-        7: "ODS code VLC10 is already on line 2",
-        10: "mobile '01522 500106' is a landline; put it in the landline column",
-        11: "mailbox 'someone@gmail.com' is not an @nhs.net address; leave it blank for care.<ODS code>@nhs.net",
-        12: "ODS code 'vx' is not V plus 4 letters or digits; name is missing; "
-        "landline '0800 123 4567' is a freephone number, not a line a home rings from; give the home's landline",
-    }
+    assert reasons(parsed) == SIMPLE_BAD_REASONS
     assert parsed.rows == len(parsed.homes) + len(parsed.bad) + parsed.skipped == 10
 
 

@@ -10,7 +10,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import engine, homes
-from ivr.callsim import CallSimulator
 from ivr.content import Content, Entry
 from ivr.directory import InMemoryDirectory
 from ivr.engine import CallState
@@ -20,9 +19,7 @@ from ivr.store import Store, calls, outbox
 from ivr.turn import Keys, Speech
 from ivr.web import ConfigurationError, create_app
 from tests.test_engine import ENTRY_INPUTS, HOMES, KEY_INPUTS, explore
-from tests.web_support import TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign
-
-BASE = "http://localhost"
+from tests.web_support import BASE, TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign, simulate
 
 
 @pytest.fixture()
@@ -55,13 +52,6 @@ def post(client: FlaskClient, path: str, params: dict[str, str], token: str = TO
 def call_params(sid: str = "CA" + "1" * 32, **extra: str) -> dict[str, str]:
     return {"CallSid": sid, "From": "+441522123456", "To": "+443300000000", "CallStatus": "in-progress", **extra}
 
-
-def simulate(client: FlaskClient, keys: str, caller: str = "+441522123456") -> CallSimulator:
-    simulator = CallSimulator(BASE, TOKEN, FlaskTransport(client), caller=caller)
-    simulator.run(keys.split())
-    for body in simulator.bodies:
-        assert_valid_twiml(body)
-    return simulator
 
 
 def test_a_call_is_answered_with_the_greeting(client: FlaskClient) -> None:

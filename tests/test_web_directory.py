@@ -21,10 +21,8 @@ from ivr.settings import Settings
 from ivr.store import Store, outbox
 from ivr.store import escalations as escalations_table
 from ivr.web import create_app
-from tests.web_support import TOKEN, FlaskTransport, add_home, assert_valid_twiml
+from tests.web_support import LANDLINE, TOKEN, add_home, simulate
 
-BASE = "http://localhost"
-LANDLINE = "+441522123456"
 UNKNOWN = "+441522999999"
 CONTACT = "+447400999888"  # the care association's digital officer
 
@@ -43,13 +41,6 @@ def client(store: Store, content: Content) -> FlaskClient:
     settings = Settings(database_url=store.url, twilio_auth_token=TOKEN, escalation_contact="07400 999888")
     return create_app(settings, content=content, store=store).test_client()
 
-
-def simulate(client: FlaskClient, keys: str, caller: str = LANDLINE) -> CallSimulator:
-    simulator = CallSimulator(BASE, TOKEN, FlaskTransport(client), caller=caller)
-    simulator.run(keys.split())
-    for body in simulator.bodies:
-        assert_valid_twiml(body)
-    return simulator
 
 
 def said(simulator: CallSimulator) -> str:

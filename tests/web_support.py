@@ -9,11 +9,13 @@ from lxml import etree
 from twilio.request_validator import RequestValidator
 
 from ivr import homes
+from ivr.callsim import CallSimulator
 from ivr.directory import Home
 from ivr.store import Store
 from tests.conftest import ROOT
 
 TOKEN = "test-auth-token-0123456789abcdef"
+BASE = "http://localhost"
 # The home the tests' calls come from, unless a test says otherwise: its registered landline.
 LANDLINE = "+441522123456"
 HOME = Home(ods="VL15A", name="Lindum House", landlines=(LANDLINE,))
@@ -54,3 +56,12 @@ def assert_valid_twiml(body: str) -> etree._Element:
             assert index + 1 < len(verbs) and verbs[index + 1].tag == "Redirect", body
     assert verbs and verbs[-1].tag in {"Redirect", "Hangup"}, f"the TwiML would run out:\n{body}"
     return document
+
+
+def simulate(client: FlaskClient, keys: str, caller: str = LANDLINE) -> CallSimulator:
+    """A whole call through the app, signed as Twilio signs it; every answer checked as TwiML."""
+    simulator = CallSimulator(BASE, TOKEN, FlaskTransport(client), caller=caller)
+    simulator.run(keys.split())
+    for body in simulator.bodies:
+        assert_valid_twiml(body)
+    return simulator
