@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import click
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from ivr import gsm7
@@ -75,7 +76,7 @@ def serve(host: str, port: int | None) -> None:
     settings = _settings()
     updates: dict[str, object] = {}
     if settings.twilio_auth_token is None:
-        updates["twilio_auth_token"] = LOCAL_TOKEN
+        updates["twilio_auth_token"] = SecretStr(LOCAL_TOKEN)  # model_copy does not validate: give the type
     settings = settings.model_copy(update=updates) if updates else settings
     port = port or settings.port
     Store(settings.database_url).upgrade()

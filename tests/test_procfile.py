@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,17 +31,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture()
-def web(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any of the companion's settings, then `settings`."""
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(("IVR_", "TWILIO_", "DATABASE_URL"))
     }
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        PORT=str(port),
-        TWILIO_AUTH_TOKEN="procfile-test-token",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
+    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", **settings)
+    return env
+
+
+def wait_until_ready(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture()
+def web(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    port = free_port()
+    env = clean_env(
+        PORT=str(port), TWILIO_AUTH_TOKEN="procfile-test-token", DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
     )
     commands = procfile()
     subprocess.run(shlex.split(commands["release"]), env=env, cwd=tmp_path, check=True, capture_output=True)
@@ -50,16 +67,7 @@ def web(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=1) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        wait_until_ready(url, server)
         yield url, env
     finally:
         server.terminate()
@@ -90,3 +98,38 @@ def test_requests_without_a_signature_are_refused(web: tuple[str, dict[str, str]
         urllib.request.urlopen(request, timeout=5)
     refused.value.close()
     assert refused.value.code == 403
+
+
+def test_ivr_serve_with_no_settings_answers_calls_and_prints_the_text(tmp_path: Path) -> None:
+    """The embedded default: no token, no Twilio account; the outbox is drained in-process to the console."""
+    port = free_port()
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    server = subprocess.Popen(
+        [str(BIN / "ivr"), "serve", "--port", str(port)], env=env, cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, server)
+        keys = "2 5 07400123456# 1"  # main menu, "text me the number and checklist", a mobile, confirm
+        result = subprocess.run(
+            [str(BIN / "ivr"), "call", url, "--keys", keys], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "The text is on its way" in result.stdout
+        deadline = time.monotonic() + 15
+        while outbox_statuses(tmp_path / "ivr.sqlite3") != ["sent"] and time.monotonic() < deadline:
+            time.sleep(0.2)  # the in-process worker polls once a second
+        assert outbox_statuses(tmp_path / "ivr.sqlite3") == ["sent"]
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=15)[0].decode()
+    assert "Traceback" not in output, output
+    assert "--- text to *********456 (GSM-7, " in output, output
+    assert "0333 200 1133" in output
+    assert "7400123456" not in output, "the mobile reached the console unmasked"
+
+
+def outbox_statuses(database: Path) -> list[str]:
+    with sqlite3.connect(database) as connection:
+        return [row[0] for row in connection.execute("SELECT status FROM outbox ORDER BY id")]
