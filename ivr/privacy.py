@@ -12,10 +12,13 @@ from ivr.phone import mask
 PHONE = re.compile(r"(?<![\w+-])(?:%2B|\+|44|0)\d(?:[ ]?\d){7,13}(?![\w-])")
 # An ODS code of a care home: V and four capital letters or digits, as a word of its own.
 ODS = re.compile(r"\bV[A-Z0-9]{4}\b")
+# A home's shared mailbox holds its ODS code in lower case: care.vl15a@nhs.net.
+MAILBOX = re.compile(r"\b[\w.+-]+@nhs\.net\b", re.IGNORECASE)
 
 
 def scrub(text: str) -> str:
     text = PHONE.sub(lambda match: mask(match.group()), text)
+    text = MAILBOX.sub("****@nhs.net", text)
     return ODS.sub(lambda match: "V****", text)
 
 
@@ -27,6 +30,14 @@ class MaskingFilter(logging.Filter):
         clean = scrub(message)
         if clean != message:
             record.msg, record.args = clean, None
+        # A traceback quotes the values it failed on (a database error quotes the row): format it
+        # here, cleaned, so that the handler's formatter finds it done and does not format it again.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
         return True
 
 

@@ -282,9 +282,11 @@ def _read_call(connection: Connection, call_sid: str) -> CallRecord | None:
 
 
 def _engine(url: str) -> Engine:
+    # hide_parameters: a database error's message would otherwise quote the row (a mobile, a text's body)
+    # into the logs.
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
