@@ -10,7 +10,7 @@ import click
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from ivr import gsm7
+from ivr import gsm7, privacy
 from ivr.callsim import CallSimulator, Heard
 from ivr.compose import compose
 from ivr.content import ContentError, load
@@ -125,6 +125,7 @@ def call(url: str, keys: str, caller: str, token: str | None) -> None:
 def worker(once: bool) -> None:
     """Send the texts in the outbox (the Procfile's worker), with retries and at a steady rate."""
     settings = _settings()
+    privacy.configure_logging()
     store = Store(settings.database_url)
     runner = worker_for(settings, store)
     click.echo(f"{runner.name}: sending through {type(runner.sender).__name__} at {settings.sms_per_second}/s")

@@ -70,6 +70,19 @@ def _finish(store: Store, text_id: int, worker: str, **values: object) -> bool:
         return bool(result.rowcount)
 
 
+def renew(store: Store, text_id: int, worker: str, lease: timedelta) -> bool:
+    """Extend this worker's claim just before it sends; False if the claim is no longer its own."""
+    stamp = now()
+    with store.transaction() as tx:
+        result = tx.connection.execute(
+            update(outbox)
+            .where(outbox.c.id == text_id, outbox.c.claimed_by == worker, outbox.c.status == "sending",
+                   outbox.c.claimed_until >= stamp)
+            .values(claimed_until=stamp + lease, updated_at=stamp)
+        )  # fmt: skip
+        return bool(result.rowcount)
+
+
 def mark_sent(store: Store, text_id: int, worker: str, sid: str, attempts: int) -> bool:
     return _finish(store, text_id, worker, status="sent", provider_sid=sid, sent_at=now(), attempts=attempts,
                    error=None)  # fmt: skip
@@ -94,16 +107,17 @@ def record_delivery(store: Store, sid: str, status: str) -> bool:
     rank = DELIVERY_ORDER.get(status)
     if rank is None:
         return False
+    behind = [name for name, earlier in DELIVERY_ORDER.items() if earlier < rank]
+    # One conditional UPDATE, so two callbacks racing cannot both read the old state and the
+    # later-arriving, earlier state win (PostgreSQL re-checks the condition after the row lock).
     with store.transaction() as tx:
-        current = tx.connection.execute(
-            select(outbox.c.id, outbox.c.delivery_status).where(outbox.c.provider_sid == sid)
-        ).first()
-        if current is None or DELIVERY_ORDER.get(current.delivery_status or "", -1) >= rank:
-            return False
-        tx.connection.execute(
-            update(outbox).where(outbox.c.id == current.id).values(delivery_status=status, updated_at=now())
-        )
-        return True
+        result = tx.connection.execute(
+            update(outbox)
+            .where(outbox.c.provider_sid == sid,
+                   or_(outbox.c.delivery_status.is_(None), outbox.c.delivery_status.in_(behind)))
+            .values(delivery_status=status, updated_at=now())
+        )  # fmt: skip
+        return bool(result.rowcount)
 
 
 def sent_today(store: Store, *, to: str | None = None, caller_hash: str | None = None) -> int:

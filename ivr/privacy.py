@@ -50,3 +50,12 @@ def install(*loggers: logging.Logger) -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, MaskingFilter) for f in handler.filters):
                 handler.addFilter(masking)
+
+
+def configure_logging() -> None:
+    """The processes' logging (web and worker): INFO to the console, every line masked."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The twilio SDK logs request parameters, phone numbers included, at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    install(logging.getLogger("ivr"), logging.getLogger("gunicorn.error"), logging.getLogger("gunicorn.access"))

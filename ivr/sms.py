@@ -22,6 +22,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError
 
 from ivr import gsm7, outbox
 from ivr.phone import mask
@@ -76,6 +77,10 @@ class TwilioSender:
             raise _classify(error) from None
         except requests.exceptions.ConnectTimeout:
             raise SendError("transient", "could not connect to Twilio (timed out)") from None
+        except requests.exceptions.ConnectionError as error:
+            if _never_connected(error):  # refused, or no such host: nothing reached Twilio
+                raise SendError("transient", "could not connect to Twilio") from None
+            raise SendError("ambiguous", f"no answer from Twilio: {type(error).__name__}") from None
         except requests.exceptions.RequestException as error:
             # The request may have reached Twilio before the connection broke or timed out.
             raise SendError("ambiguous", f"no answer from Twilio: {type(error).__name__}") from None
@@ -92,12 +97,22 @@ class TwilioSender:
         return None
 
 
+def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection was never made, so Twilio cannot have the text."""
+    cause = error.args[0] if error.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError carries the cause as .reason
+    # NewConnectionError (refused, and NameResolutionError) is a ConnectTimeoutError in urllib3.
+    return isinstance(cause, ConnectTimeoutError)
+
+
 def _classify(error: TwilioException) -> SendError:
     status = getattr(error, "status", None)
     code = getattr(error, "code", None)
     reason = f"Twilio HTTP {status} error {code}"
     if status == 429 or (isinstance(status, int) and status >= 500):
         return SendError("transient", reason)
+    if status == 401:  # our credentials, not the text: retried, so a corrected token still sends it
+        return SendError("transient", f"{reason}: Twilio refused the account SID or auth token")
     if code in PERMANENT_CODES or (isinstance(status, int) and 400 <= status < 500):
         return SendError("permanent", reason)
     return SendError("transient", reason)
@@ -157,7 +172,12 @@ class Worker:
 
     def run(self, *, poll: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
         while not stop():
-            if not self.run_once():
+            try:
+                handled = self.run_once()
+            except Exception:  # the database went away for a moment: the texts wait in the outbox
+                log.exception("%s: could not work the outbox; trying again", self.name)
+                handled = 0
+            if not handled:
                 self.sleep(poll)
 
     def deliver(self, text: outbox.Text) -> None:
@@ -169,6 +189,11 @@ class Worker:
         if text.reclaimed and self.settle(text, attempts):
             return  # a worker died holding it; it may have sent it, so look first
         self.pace()
+        # Pacing and earlier sends take time: if this claim ran out meanwhile, another worker may
+        # have taken the text, so it must not be sent from here as well.
+        if not outbox.renew(self.store, text.id, self.name, self.settings.lease):
+            log.warning("text %d: the claim ran out before it could be sent; left to the worker that has it", text.id)
+            return
         try:
             sid = self.sender.send(text.to, text.body, self.settings.status_callback)
         except SendError as error:

@@ -49,7 +49,7 @@ def create_app(
     store: Store | None = None,
     directory: Directory | None = None,
 ) -> Flask:
-    _configure_logging()
+    privacy.configure_logging()
     settings = settings or _settings()
     content = content or _content(settings)
     if settings.validate_signature and settings.twilio_auth_token is None:
@@ -356,11 +356,3 @@ def _content(settings: Settings) -> Content:
         return load(settings.prompts_dir)
     except ContentError as error:
         raise ConfigurationError("the content in prompts/ has problems: " + "; ".join(error.problems)) from None
-
-
-def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The twilio SDK logs request parameters, phone numbers included, at INFO.
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    privacy.install(logging.getLogger("ivr"), logging.getLogger("gunicorn.error"), logging.getLogger("gunicorn.access"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import pytest
 import requests
 from twilio.http import HttpClient
 from twilio.http.response import Response
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from ivr import outbox
 from ivr.content import Content
@@ -130,7 +132,7 @@ def test_faults_end_with_each_text_sent_once_or_marked(store: Store) -> None:
         "body 1": [400],  # an invalid number: failed, no retry
         "body 2": [late_timeout()],  # Twilio took it but the answer was lost: found, not sent again
         "body 3": [requests.exceptions.ReadTimeout("lost before Twilio")],  # not found on lookup: sent again
-        "body 4": [requests.exceptions.ConnectionError("refused")],  # lookup finds nothing: sent again
+        "body 4": [requests.exceptions.ConnectionError("reset")],  # broke mid-request: not found, sent again
         "body 5": [503, 503, 503, 503],  # gives up after the most attempts
     })  # fmt: skip
     drain(store, worker(store, client))
@@ -143,7 +145,63 @@ def test_faults_end_with_each_text_sent_once_or_marked(store: Store) -> None:
     sent_bodies = [data["Body"] for data in client.created]
     assert sorted(sent_bodies) == sorted(set(sent_bodies)), "a text was sent twice"
     assert set(sent_bodies) == {"body 0", "body 2", "body 3", "body 4"}
-    assert all(request["timeout"] is None or request["timeout"] > 0 for request in client.requests)
+
+
+def test_the_sdk_is_given_an_http_timeout() -> None:
+    sender = TwilioSender(ACCOUNT, "token", from_number="+441234567890")
+    assert sender.client.http_client.timeout == 10.0  # without one, a stuck request stalls the worker
+
+
+def refused() -> requests.exceptions.ConnectionError:
+    """What requests raises when nothing listens: the connection was never made."""
+    cause = NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    return requests.exceptions.ConnectionError(MaxRetryError(None, "/Messages.json", cause))  # type: ignore[arg-type]
+
+
+def test_twilio_unreachable_is_retried_without_a_lookup(store: Store) -> None:
+    """Refused before Twilio: no text can exist, so it is retried, never left 'unknown'."""
+    queue(store)
+
+    class Unreachable(RecordingHttpClient):
+        def request(self, method: str, uri: str, *args: Any, **kwargs: Any) -> Response:
+            if method == "GET" or len(self.requests) < 2:  # the first two sends, and every lookup
+                self.requests.append({"method": method, "uri": uri})
+                raise refused()
+            return super().request(method, uri, *args, **kwargs)
+
+    client = Unreachable()
+    drain(store, worker(store, client))
+    (row,) = rows(store)
+    assert (row["status"], row["attempts"]) == ("sent", 3)
+    assert [request["method"] for request in client.requests] == ["POST", "POST", "POST"]
+    assert len(client.created) == 1
+
+
+def test_wrong_credentials_are_retried_not_failed(store: Store) -> None:
+    queue(store)
+    client = RecordingHttpClient({"body 0": [401]})
+    drain(store, worker(store, client))
+    (row,) = rows(store)
+    assert (row["status"], row["attempts"]) == ("sent", 2)
+
+
+def test_a_claim_that_ran_out_is_not_sent_by_its_old_worker(store: Store) -> None:
+    """A slow worker whose claim expired must leave the text to the worker that took it over."""
+    queue(store, 2)
+    client = RecordingHttpClient()
+    slow, other = worker(store, client), worker(store, client)
+    texts = outbox.claim(store, slow.name, batch=2, lease=WorkerSettings().lease)
+    slow.deliver(texts[0])
+    with store.transaction() as tx:  # pacing or a slow send outlasted the claim on the second text
+        tx.connection.execute(outbox_table.update().where(outbox_table.c.status == "sending")
+                              .values(claimed_until=datetime(2000, 1, 1, tzinfo=UTC)))  # fmt: skip
+    taken = outbox.claim(store, other.name, batch=2, lease=WorkerSettings().lease)
+    assert [text.body for text in taken] == ["body 1"]
+    other.deliver(taken[0])  # looks first (it may have been sent), finds nothing, sends
+    slow.deliver(texts[1])  # then the old worker gets round to it
+    assert sorted(data["Body"] for data in client.created) == ["body 0", "body 1"]
+    assert [row["status"] for row in rows(store)] == ["sent", "sent"]
+    assert rows(store)[1]["claimed_by"] == other.name
 
 
 def test_a_lookup_that_fails_leaves_the_text_unknown(store: Store) -> None:
@@ -264,9 +322,33 @@ def test_status_callbacks_move_delivery_forward_only(client_app: Any, store: Sto
     queue(store)
     drain(store, worker(store, RecordingHttpClient()))
     sid = rows(store)[0]["provider_sid"]
-    for status in ("sent", "delivered", "sent", "delivered"):
+    for status in ("sent", "delivered", "sent", "delivered", "queued"):
         assert post(client_app, "/sms/status", {"MessageSid": sid, "MessageStatus": status})[0] == 204
     assert rows(store)[0]["delivery_status"] == "delivered"
+    assert outbox.record_delivery(store, sid, "sent") is False and outbox.record_delivery(store, sid, "read")
+    assert rows(store)[0]["delivery_status"] == "read"
+
+
+def test_status_callbacks_racing_never_move_delivery_back(store: Store) -> None:
+    """Twilio may post 'sent' and 'delivered' at the same moment; the later state must stand."""
+    import threading
+
+    queue(store, 20)
+    drain(store, worker(store, RecordingHttpClient()))
+    sids = [row["provider_sid"] for row in rows(store)]
+    start = threading.Barrier(3 * len(sids))
+
+    def post_status(sid: str, status: str) -> None:
+        start.wait()
+        outbox.record_delivery(store, sid, status)
+
+    threads = [threading.Thread(target=post_status, args=(sid, status))
+               for sid in sids for status in ("queued", "delivered", "sent")]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [row["delivery_status"] for row in rows(store)] == ["delivered"] * len(sids)
 
 
 def test_several_workers_at_once_send_each_text_once(store: Store) -> None:
@@ -296,3 +378,14 @@ def test_several_workers_at_once_send_each_text_once(store: Store) -> None:
     assert sorted(bodies) == sorted(f"body {index}" for index in range(40))
     assert all(row["status"] == "sent" for row in rows(store))
     assert len({row["claimed_by"] for row in rows(store)}) > 1  # the work was really shared
+
+
+def test_the_worker_carries_on_when_the_database_is_unreachable(caplog: pytest.LogCaptureFixture) -> None:
+    broken = Store("sqlite:////nonexistent/dir/ivr.sqlite3")
+    sender = TwilioSender(ACCOUNT, "token", from_number="+441234567890", http_client=RecordingHttpClient())
+    naps: list[float] = []
+    runner = Worker(broken, sender, WorkerSettings(), sleep=naps.append)
+    with caplog.at_level(logging.ERROR, logger="ivr.sms"):
+        runner.run(poll=1.0, stop=lambda: len(naps) >= 3)
+    assert naps == [1.0, 1.0, 1.0]  # it waited and tried again, three times, rather than dying
+    assert caplog.text.count("could not work the outbox; trying again") == 3
