@@ -105,6 +105,7 @@ class Phrases(Strict):
     trouble_goodbye: Text
     text_refused_opted_out: Text
     text_refused_limit: Text
+    text_refused_already: Text
     ods_unknown_sms: Text
     mailbox_unknown_sms: Text
     home_unknown_sms: Text  # in the care association's text, when the call did not say which home

@@ -73,18 +73,26 @@ class InMemoryDirectory:
         return sorted((home for home in self._homes if keys_for(home.ods) == keys), key=lambda home: home.ods)
 
 
-# Why a text may not be sent: the number opted out (STOP), or a daily limit was reached.
-Refusal = Literal["opted_out", "limit"]
+# Why a text may not be sent: the number opted out (STOP), a daily limit was reached, or this
+# call has already sent the text for this purpose (one of each per call).
+Refusal = Literal["opted_out", "limit", "already_sent"]
 
 
 class TextPolicy(Protocol):
-    """Whether a text the caller asked for may go to this mobile; the phone's is store-backed."""
+    """Whether the text for `purpose` may go to this mobile; the phone's is store-backed."""
 
-    def refusal(self, to: str) -> Refusal | None: ...
+    def refusal(self, to: str, purpose: str) -> Refusal | None: ...
 
 
-class AllowAllTexts:
-    """The rehearsal's policy: nothing is really sent, so nothing is refused."""
+class OncePerCall:
+    """The rehearsal's policy: nothing is really sent, so only a call's second text of a kind is refused,
+    as on the phone."""
 
-    def refusal(self, to: str) -> Refusal | None:
+    def __init__(self) -> None:
+        self.sent: set[str] = set()
+
+    def refusal(self, to: str, purpose: str) -> Refusal | None:
+        if purpose in self.sent:
+            return "already_sent"
+        self.sent.add(purpose)  # None means the engine sends it
         return None

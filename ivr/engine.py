@@ -14,7 +14,7 @@ from ivr import entry_checks, speech
 from ivr.checks import fallback_of
 from ivr.compose import reason_words
 from ivr.content import Confirm, Content, Entry, Menu, Message, Reason, Steps
-from ivr.directory import AllowAllTexts, Directory, TextPolicy
+from ivr.directory import Directory, OncePerCall, TextPolicy
 from ivr.phone import national_digits, uk_mobile
 from ivr.turn import Ask, Escalate, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Step, Turn
 
@@ -142,7 +142,7 @@ class _Call:
     ) -> None:
         self.content = content
         self.directory = directory
-        self.texting = texting or AllowAllTexts()
+        self.texting = texting or OncePerCall()  # a fresh one each turn: refuses nothing; front-ends pass theirs
         self.state = state
         self.steps: list[Step] = []
         self.home_name: str | None = None  # known only on the first turn, for the greeting
@@ -483,11 +483,13 @@ class _Call:
         if topic is None or mobile is None:
             raise RuntimeError("a text was to be sent before a topic and a mobile were known")
         phrases = self.content.phrases
-        match self.texting.refusal(mobile):
+        match self.texting.refusal(mobile, topic):
             case "opted_out":
                 self.say(phrases.text_refused_opted_out)
             case "limit":
                 self.say(phrases.text_refused_limit)
+            case "already_sent":  # the outbox would drop a second one: say so, not "on its way"
+                self.say(phrases.text_refused_already)
             case None:
                 self.say(confirmation)
                 state = self.state

@@ -31,6 +31,16 @@ class Text:
     reclaimed: bool  # a claim that expired: the last worker may have sent it before it died
 
 
+def call_text_key(call_sid: str, purpose: str) -> str:
+    """The idempotency key of a call's text: one per call and purpose, whatever Twilio retries."""
+    return f"call:{call_sid}:{purpose}"
+
+
+def is_queued(store: Store, key: str) -> bool:
+    with store.engine.connect() as connection:
+        return connection.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first() is not None
+
+
 def claim(store: Store, worker: str, *, batch: int, lease: timedelta) -> list[Text]:
     stamp = now()
     claimable = or_(

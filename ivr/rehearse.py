@@ -23,7 +23,7 @@ from typing import Literal, Protocol, assert_never
 from ivr import engine
 from ivr.compose import compose
 from ivr.content import Content
-from ivr.directory import Directory
+from ivr.directory import Directory, OncePerCall
 from ivr.phone import mask
 from ivr.player import Playback, Quiet
 from ivr.roleplay import Beat, Cue, YourTurn
@@ -108,6 +108,7 @@ class Rehearsal:
 
     def run(self, keypad: Keypad) -> list[Line]:
         turn, state = engine.start(self.content, self.directory, ods=self.ods, slow=self.slow)
+        texting = OncePerCall()
         while True:
             ask, pressed = self.render(turn, state, keypad)
             if ask is None or pressed == "q":
@@ -116,7 +117,7 @@ class Rehearsal:
             if given is None:
                 return self.lines
             self.emit(Line("caller", describe(given)))
-            turn, state = engine.advance(self.content, self.directory, state, given,
+            turn, state = engine.advance(self.content, self.directory, state, given, texting=texting,
                                          crown_dependency_mobiles=self.crown_dependency_mobiles)  # fmt: skip
 
     def render(self, turn: Turn, state: engine.CallState, keypad: Keypad) -> tuple[Ask | None, str | None]:

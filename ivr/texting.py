@@ -20,16 +20,24 @@ log = logging.getLogger("ivr.texting")
 
 
 class DailyCaps:
-    """The text policy on the phone: opt-outs, and daily caps per mobile, per calling number and in all."""
+    """The text policy: opt-outs, one text per call and purpose, and daily caps per mobile, per calling
+    number and in all."""
 
-    def __init__(self, store: Store, settings: Settings, caller_hash: str | None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, *, caller_hash: str | None = None, call_sid: str | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
         self.caller_hash = caller_hash
+        self.call_sid = call_sid
 
-    def refusal(self, to: str) -> Refusal | None:
+    def refusal(self, to: str, purpose: str) -> Refusal | None:
         if outbox.is_opted_out(self.store, to):
+            log.info("a text to %s was refused: the number opted out", mask(to))
             return "opted_out"
+        if self.call_sid is not None and outbox.is_queued(self.store, outbox.call_text_key(self.call_sid, purpose)):
+            log.info("a second %r text on one call was refused", purpose)
+            return "already_sent"
         limits = self.settings
         over = (
             outbox.sent_today(self.store, to=to) >= limits.sms_daily_per_mobile
@@ -53,7 +61,11 @@ class InboundTexts:
         self.keywords = {word: name for name, template in content.sms.items() for word in template.keywords}
 
     def reply(self, form: Any) -> str:
-        sender = uk_mobile(str(form.get("From", "")), allow_crown_dependencies=True) or str(form.get("From", ""))
+        given = str(form.get("From", ""))
+        # Replies go only where a caller's text may go (a UK mobile, the Crown Dependencies by setting);
+        # STOP and START are kept for any number, so an opt-out is never lost.
+        mobile = uk_mobile(given, allow_crown_dependencies=self.settings.crown_dependency_mobiles)
+        sender = mobile or given
         words = str(form.get("Body", "")).strip().upper().split()
         word = words[0].strip(".!?,") if words else ""
         response = MessagingResponse()
@@ -63,17 +75,20 @@ class InboundTexts:
             return str(response)
         if word in OPT_IN_KEYWORDS:
             outbox.opt_in(self.store, sender)
-            response.message(self.body("opted_in"))
+            if mobile is not None:
+                response.message(self.body("opted_in"))
             return str(response)
-        if outbox.is_opted_out(self.store, sender):
+        if mobile is None:
+            log.info("a text from %s was not answered: not a mobile we may text", mask(given))
+            return str(response)
+        if outbox.is_opted_out(self.store, mobile):
             return str(response)
         purpose = self.keywords.get(word)
         if purpose is None:  # HELP, MENU, or a word we do not know: the list of what can be asked
             response.message(self.body("help"))
             return str(response)
-        if outbox.sent_today(self.store, to=sender) >= self.settings.sms_daily_per_mobile:
-            log.warning("a keyword text to %s was refused: the daily cap is reached", mask(sender))
-            return str(response)
+        if DailyCaps(self.store, self.settings).refusal(mobile, purpose) is not None:
+            return str(response)  # over a daily cap: said in the log; no reply, so no text over the cap
         with self.store.transaction() as tx:  # through the outbox: paced, retried, counted
             tx.enqueue_text(key=f"sms:{form.get('MessageSid', '')}:{purpose}", call_sid=None, purpose=purpose,
                             to=sender, body=self.body(purpose))  # fmt: skip

@@ -211,7 +211,7 @@ class Calls:
         if number != state.turn:  # out of date: say again what the caller last heard
             return _twiml(record.response)
         caller = self.caller_hash(caller_id(form.get("From")))
-        policy = DailyCaps(self.store, self.settings, caller)
+        policy = DailyCaps(self.store, self.settings, caller_hash=caller, call_sid=sid)
         turn, state = engine.advance(
             self.content, self.directory, state, given, texting=policy,
             crown_dependency_mobiles=self.settings.crown_dependency_mobiles,
@@ -237,8 +237,8 @@ class Calls:
                 body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address(),
                                ticket=step.ticket, reason=step.reason)  # fmt: skip
                 added = tx.enqueue_text(
-                    key=f"call:{sid}:{step.purpose}", call_sid=sid, purpose=step.purpose, to=step.to, body=body,
-                    caller_hash=caller,
+                    key=outbox.call_text_key(sid, step.purpose), call_sid=sid, purpose=step.purpose, to=step.to,
+                    body=body, caller_hash=caller,
                 )
                 log.info("call %s: text %r to %s %s", sid, step.purpose, mask(step.to),
                          "queued" if added else "already queued for this call")

@@ -21,7 +21,7 @@ from ivr.sms import TwilioSender, Worker, WorkerSettings
 from ivr.store import Store
 from ivr.store import outbox as outbox_table
 from ivr.web import create_app
-from tests.web_support import TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign
+from tests.web_support import LANDLINE, TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign, simulate
 
 ACCOUNT = "AC" + "a" * 32
 MOBILE = "+447400123456"
@@ -314,7 +314,7 @@ def test_daily_cap_per_mobile_is_explained_to_the_caller(client_app: Any, store:
         post(client_app, "/voice/turn/1", {**base, "Digits": "07400123456"})
         status, body = post(client_app, "/voice/turn/2", {**base, "Digits": "1"})
         assert status == 200
-    assert "cannot send another text to that mobile today" in body
+    assert "cannot send any more texts today" in body
     assert len(rows(store)) == 2
 
 
@@ -389,3 +389,109 @@ def test_the_worker_carries_on_when_the_database_is_unreachable(caplog: pytest.L
         runner.run(poll=1.0, stop=lambda: len(naps) >= 3)
     assert naps == [1.0, 1.0, 1.0]  # it waited and tried again, three times, rather than dying
     assert caplog.text.count("could not work the outbox; trying again") == 3
+
+
+# --- what a caller may have texted, over the webhooks ---
+
+
+def app_with(store: Store, content: Content, **limits: Any) -> Any:
+    settings = Settings(database_url=store.url, twilio_auth_token=TOKEN, **limits)
+    add_home(store)  # calls from LANDLINE are a known home's
+    return create_app(settings, content=content, store=store).test_client()
+
+
+def ask_for_text(client: Any, mobile: str = "07400123456", caller: str = LANDLINE) -> str:
+    """From the main menu: text me the checklist, key the mobile, confirm; what the caller hears after."""
+    to_main_menu = "" if caller == LANDLINE else "2 "  # an unknown caller is first offered the ODS code
+    simulator = simulate(client, f"{to_main_menu}5 {mobile}# 1", caller=caller)
+    last_press = max(index for index, heard in enumerate(simulator.heard) if heard.who == "caller")
+    return " ".join(heard.text for heard in simulator.heard[last_press + 1 :])
+
+
+def test_a_second_text_of_a_kind_on_one_call_is_explained_not_dropped(store: Store, content: Content) -> None:
+    client = app_with(store, content)
+    simulator = simulate(client, "5 07400123456# 1 5 07400987654# 1")
+    heard = " ".join(h.text for h in simulator.heard)
+    assert heard.count("The text is on its way") == 1
+    assert "already sent you that text on this call" in heard
+    assert [row["to_number"] for row in rows(store)] == [MOBILE]
+
+
+def test_the_daily_cap_per_calling_number(store: Store, content: Content) -> None:
+    client = app_with(store, content, sms_daily_per_caller=2)
+    mobiles = ["07400123456", "07400123457", "07400123458"]
+    bodies = [ask_for_text(client, mobile) for mobile in mobiles]
+    assert ["on its way" in body for body in bodies] == [True, True, False]
+    assert "cannot send any more texts today" in bodies[2]
+    assert "on its way" in ask_for_text(client, "07400123459", caller="+441522000111")
+    assert len(rows(store)) == 3
+
+
+def test_the_daily_cap_in_all(store: Store, content: Content) -> None:
+    client = app_with(store, content, sms_daily_total=1)
+    assert "on its way" in ask_for_text(client, "07400123456", caller="+441522000111")
+    body = ask_for_text(client, "07400123457", caller="+441522000222")
+    assert "cannot send any more texts today" in body and len(rows(store)) == 1
+
+
+def test_escalation_notices_are_not_counted_against_the_caps(store: Store, content: Content) -> None:
+    """Even with the day's texts used up, the care association hears of the ticket."""
+    client = app_with(store, content, sms_daily_total=1, escalation_contact="07400 999888")
+    assert "on its way" in ask_for_text(client)  # the day's one text
+    simulator = simulate(client, "7 1 4455667# 1 1 1 07400111222# 1")  # escalate; ask for the receipt too
+    assert "digital team now has the ticket number" in " ".join(h.text for h in simulator.heard)
+    assert "cannot send any more texts today" in " ".join(h.text for h in simulator.heard[-8:])
+    by_purpose = {row["purpose"]: row for row in rows(store)}
+    assert by_purpose["escalation_notice"]["to_number"] == "+447400999888"
+    assert "escalation_receipt" not in by_purpose  # the caller's own receipt is capped, and refused
+
+
+@pytest.mark.parametrize(
+    ("keyed", "why"),
+    [
+        ("01522123456", "a landline"),
+        ("07012345678", "070 personal numbering"),
+        ("07640123456", "076 pager"),
+        ("09012345678", "premium rate"),
+        ("03001234567", "non-geographic"),
+        ("0740012345", "too short"),
+        ("0033612345678", "a French mobile"),
+        ("07624123456", "an Isle of Man mobile, with the setting off"),
+    ],
+)
+def test_numbers_that_are_not_uk_mobiles_are_explained_and_asked_again(
+    store: Store, content: Content, keyed: str, why: str
+) -> None:
+    client = app_with(store, content)
+    body = ask_for_text(client, keyed)
+    assert "on its way" not in body and rows(store) == [], why
+    assert "mobile" in body, why
+
+
+def test_crown_dependency_mobiles_are_a_setting(store: Store, content: Content) -> None:
+    client = app_with(store, content, crown_dependency_mobiles=True)
+    assert "on its way" in ask_for_text(client, "07624123456")
+    assert [row["to_number"] for row in rows(store)] == ["+447624123456"]
+
+
+def test_keywords_from_numbers_we_may_not_text_get_nothing(store: Store, content: Content) -> None:
+    client = app_with(store, content)
+    for index, sender in enumerate(["+12025550123", "+441522123456", "+447624123456"]):
+        params = {"From": sender, "To": "+443300000000", "Body": "checklist", "MessageSid": f"SMx{index}"}
+        status, reply = post(client, "/sms", params)
+        assert status == 200 and "<Message" not in reply, sender
+    assert rows(store) == []
+
+
+def test_keyword_texts_keep_to_the_daily_caps(store: Store, content: Content) -> None:
+    client = app_with(store, content, sms_daily_total=1)
+    inbound(client, "checklist", "SM1")
+    inbound(client, "2", "SM2")
+    assert [row["purpose"] for row in rows(store)] == ["checklist"]
+
+
+def test_inbound_texts_must_be_signed(store: Store, content: Content) -> None:
+    client = app_with(store, content)
+    params = {"From": MOBILE, "To": "+443300000000", "Body": "checklist", "MessageSid": "SM9"}
+    reply = client.post("/sms", data=params, headers={"X-Twilio-Signature": sign("http://localhost/sms", params, "x")})
+    assert reply.status_code == 403 and rows(store) == []
