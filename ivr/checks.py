@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from ivr import gsm7
+from ivr import gsm7, speech
 from ivr.content import Confirm, Content, Entry, Interactive, Menu, Message, Steps, placeholders
 
 KEY_PLACEHOLDERS = frozenset(
@@ -38,7 +38,7 @@ SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk"})
 # Only in texts about an escalation, never in one a keyword can bring back (no ticket is known then).
 ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home"})
 LONGEST_ODS = "VXXXX"
-LONGEST_MAILBOX = "care.vxxxx@nhs.net"
+LONGEST_MAILBOX = "x" * speech.MAILBOX_LIMIT
 LONGEST_TICKET = "9" * 15
 HOME_NAME_LIMIT = 100  # a home's name is cut to this in a text, so the segment budget holds
 LONGEST_HOME = "X" * HOME_NAME_LIMIT + ", " + LONGEST_ODS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import get_args
 
 import click
 from pydantic import SecretStr
@@ -12,8 +13,9 @@ from sqlalchemy.engine import make_url
 
 from ivr import gsm7, privacy
 from ivr.callsim import CallSimulator, Heard
-from ivr.compose import compose
-from ivr.content import ContentError, load
+from ivr.compose import compose, reason_words
+from ivr.content import ContentError, Reason, load
+from ivr.entry_checks import ODS_CODE
 from ivr.settings import Settings
 from ivr.sms import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
 from ivr.store import Store
@@ -21,6 +23,7 @@ from ivr.store import Store
 # Used by `ivr serve` and `ivr call` on one machine when no TWILIO_AUTH_TOKEN is set, so the
 # signature check stays on locally too. A real deployment must set its own token.
 LOCAL_TOKEN = "local-development-only"
+EXAMPLE_TICKET = "8123456"  # what `ivr sms preview` fills an escalation's ticket number with
 
 
 def _settings() -> Settings:
@@ -160,14 +163,21 @@ def preview(purpose: str | None, ods: str | None, as_json: bool, prompts: Path |
             raise click.BadParameter(f"no text called {purpose!r}; texts: {', '.join(names)}")
         names = [chosen]
     code = ods.strip().upper() if ods else None
+    if code is not None and not ODS_CODE.fullmatch(code):
+        raise click.BadParameter(f"{ods!r} is not an ODS code: V and four letters or digits, such as VL15A",
+                                 param_hint="--ods")  # fmt: skip
+    # An escalation's texts carry a ticket and what happened: filled with an example, and the
+    # longest of the reasons, so the count shown is the one a caller's text can reach.
+    reason = max(get_args(Reason), key=lambda name: len(reason_words(content, name)))
     for name in names:
-        body = compose(content, name, ods=code)
+        body = compose(content, name, ods=code, ticket=EXAMPLE_TICKET, reason=reason)
         counted = gsm7.count(body)
         if as_json:
             click.echo(json.dumps({"purpose": name, "body": body, "encoding": counted.encoding,
                                    "segments": counted.segments, "characters": counted.units}))  # fmt: skip
         else:
-            click.echo(f"== {name}: {counted.encoding}, {counted.units} characters, {counted.segments} segments")
+            parts = "1 segment" if counted.segments == 1 else f"{counted.segments} segments"
+            click.echo(f"== {name}: {counted.encoding}, {counted.units} characters, {parts}")
             click.echo(body + "\n")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ivr import gsm7
 from ivr.checks import HOME_NAME_LIMIT
 from ivr.content import Content, Reason
 from ivr.speech import mailbox_address
@@ -43,5 +44,5 @@ def reason_words(content: Content, reason: Reason) -> str:
 
 def _home(content: Content, name: str | None, ods: str | None) -> str:
     if name and ods:
-        return f"{name[:HOME_NAME_LIMIT]}, {ods}"
+        return f"{gsm7.plain(name)[:HOME_NAME_LIMIT]}, {ods}"
     return ods or content.phrases.home_unknown_sms

@@ -38,19 +38,46 @@ def non_gsm7(text: str) -> list[str]:
     return seen
 
 
+# Typed names often carry typography GSM-7 lacks; one such character would turn a whole text
+# into UCS-2 and more than double its parts.
+PLAIN = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "...",
+    "\u00a0": " ", "\u00e1": "a", "\u00e2": "a", "\u00e7": "c", "\u00ea": "e", "\u00eb": "e", "\u00ed": "i",
+    "\u00ef": "i", "\u00f3": "o", "\u00f4": "o", "\u00fa": "u",
+})  # fmt: skip
+
+
+def plain(text: str) -> str:
+    """`text` in GSM-7 characters: typography made plain, anything else left out as '?'."""
+    folded = text.translate(PLAIN)
+    return "".join(char if char in BASIC or char in EXTENSION else "?" for char in folded)
+
+
 def septets(text: str) -> int:
-    return sum(2 if char in EXTENSION else 1 for char in text)
+    return sum(_septets(char) for char in text)
+
+
+def _septets(char: str) -> int:
+    return 2 if char in EXTENSION else 1
+
+
+def _utf16_units(char: str) -> int:
+    return 2 if ord(char) > 0xFFFF else 1
 
 
 def count(text: str) -> SegmentCount:
     if not non_gsm7(text):
-        units = septets(text)
-        single, multi, encoding = SINGLE_GSM7, MULTI_GSM7, "GSM-7"
+        size, single, multi, encoding = _septets, SINGLE_GSM7, MULTI_GSM7, "GSM-7"
     else:
-        units = len(text.encode("utf-16-le")) // 2
-        single, multi, encoding = SINGLE_UCS2, MULTI_UCS2, "UCS-2"
+        size, single, multi, encoding = _utf16_units, SINGLE_UCS2, MULTI_UCS2, "UCS-2"
+    units = sum(size(char) for char in text)
     if units <= single:
-        segments = 1 if units else 0
-    else:
-        segments = -(-units // multi)
+        return SegmentCount(encoding=encoding, units=units, segments=1 if units else 0)
+    # Split as the phone network splits: a character is never cut between two parts (an extension
+    # character's escape and its code, a surrogate pair), so a part may hold one unit less.
+    segments, used = 1, 0
+    for char in text:
+        if used + size(char) > multi:
+            segments, used = segments + 1, 0
+        used += size(char)
     return SegmentCount(encoding=encoding, units=units, segments=segments)

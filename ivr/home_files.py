@@ -30,15 +30,15 @@ from typing import BinaryIO, Literal, TextIO, TypeAlias, TypeVar
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from ivr.entry_checks import ODS_CODE
 from ivr.phone import uk_mobile
-from ivr.speech import mailbox_address
+from ivr.speech import MAILBOX_LIMIT, mailbox_address
 
 Layout = Literal["simple", "cqc", "ods"]
 LAYOUTS: tuple[Layout, ...] = ("simple", "cqc", "ods")
 
-ODS_CODE = re.compile(r"V[A-Z0-9]{4}")
 MAX_NAME = 200
-MAX_MAILBOX = 120  # the widths of the care_homes columns
+MAX_MAILBOX = MAILBOX_LIMIT  # texts carry the mailbox: their segment budgets allow for this length
 MAX_POSTCODE = 10
 
 # The simple layout's columns, as documented in the README.

@@ -40,6 +40,11 @@ def nato(code: str, letter: str, digit: str) -> str:
     return ", ".join(parts)
 
 
+# The longest shared mailbox a home's record may hold: texts carry it, and their segment budgets
+# are checked with a mailbox this long.
+MAILBOX_LIMIT = 40
+
+
 def mailbox_address(ods: str) -> str:
     """The shared mailbox address as written: care.<ods>@nhs.net in lower case."""
     return f"care.{ods.lower()}@nhs.net"

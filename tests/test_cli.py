@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
 import re
 
 from click.testing import CliRunner
 
+from ivr import gsm7
 from ivr.cli import main
+from ivr.content import Content
 from tests.conftest import ROOT
 
 
@@ -31,3 +34,30 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in main.commands:
         assert re.search(rf"`ivr {name}\b", readme), f"the README does not document `ivr {name}`"
+
+
+def test_sms_preview_prints_each_text_with_its_segments() -> None:
+    result = CliRunner().invoke(main, ["sms", "preview", "--ods", "vl15a"])
+    assert result.exit_code == 0, result.output
+    assert "== scenario_1: GSM-7, " in result.output and "ODS code: VL15A." in result.output
+    assert re.search(r"== checklist: GSM-7, \d+ characters, [1-3] segments?\n", result.output)
+    # An escalation's text is shown filled in, as long as a caller's can be, not with empty gaps.
+    assert "Helpdesk ticket: 8123456." in result.output and "Waiting for the leaver process" in result.output
+
+
+def test_sms_preview_as_json_for_scripts(content: Content) -> None:
+    result = CliRunner().invoke(main, ["sms", "preview", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.output.splitlines()
+    text = json.loads(line)
+    assert text["purpose"] == "scenario_3" and text["encoding"] == "GSM-7"
+    assert text["segments"] == gsm7.count(text["body"]).segments
+    assert 1 <= text["segments"] <= content.sms["scenario_3"].max_segments
+    assert "care.(your ODS code)@nhs.net" in text["body"]  # no --ods: the home is not known
+
+
+def test_sms_preview_refuses_what_is_not_a_text_or_a_code() -> None:
+    result = CliRunner().invoke(main, ["sms", "preview", "nonsense"])
+    assert result.exit_code == 2 and "no text called 'nonsense'" in result.output
+    result = CliRunner().invoke(main, ["sms", "preview", "--ods", "bad{x}"])
+    assert result.exit_code == 2 and "is not an ODS code" in result.output

@@ -27,3 +27,23 @@ def test_characters_outside_gsm7_force_ucs2() -> None:
 
 def test_pound_sign_and_newlines_are_gsm7() -> None:
     assert gsm7.non_gsm7("£5\nok") == []
+
+
+def test_an_extension_character_is_never_cut_between_parts() -> None:
+    # 152 + 2 + 152 = 306 septets would fit two parts of 153, but '{' would straddle them.
+    counted = gsm7.count("a" * 152 + "{" + "a" * 152)
+    assert counted.units == 306 and counted.segments == 3
+    assert gsm7.count("a" * 151 + "{" + "a" * 153).segments == 2  # '{' ends the first part exactly
+
+
+def test_a_surrogate_pair_is_never_cut_between_parts() -> None:
+    emoji = "\U0001f600"  # two UTF-16 units
+    assert gsm7.count("x" * 66 + emoji + "x" * 66).segments == 3
+    assert gsm7.count("x" * 65 + emoji + "x" * 67).segments == 2
+
+
+def test_typed_names_are_made_plain_for_a_text() -> None:
+    assert gsm7.plain("St Mary\u2019s \u2013 \u201cThe Rise\u201d") == "St Mary's - \"The Rise\""
+    assert gsm7.plain("Caf\u00e9 \u00c9lan") == "Caf\u00e9 \u00c9lan"  # é and É are GSM-7 already
+    assert gsm7.plain("Home \u2603") == "Home ?"
+    assert gsm7.non_gsm7(gsm7.plain("\u0141\u00f3d\u017a \u2603 \u00a0")) == []

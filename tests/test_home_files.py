@@ -180,7 +180,7 @@ def test_what_the_database_could_not_hold_is_a_bad_row(tmp_path: Path) -> None:
     assert reasons(parsed) == {
         2: "name holds a control character; retype it",
         3: "postcode 'Off Lincoln Road LN1' is not a postcode; give it as, for example, LN1 1AA",
-        4: "mailbox is 128 characters long; 120 at most",
+        4: "mailbox is 128 characters long; 40 at most",
     }
 
 
