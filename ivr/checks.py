@@ -144,6 +144,7 @@ def _check_node(content: Content, node_id: str, node: object, where: str, proble
         ref("then", node.then)
         ref("fallback", node.fallback)
         ref("unmatched", node.unmatched)
+        ref("too_many", node.too_many)
         ref("registered", node.registered)
         _check_entry(content, node, where, problems)
     elif isinstance(node, Confirm):
@@ -170,6 +171,8 @@ def _check_entry(content: Content, node: Entry, where: str, problems: list[str])
         problems.append(f"{where}: field 'speech': only an ODS code entry can be spoken")
     if node.unmatched and node.check != "ods_keys":
         problems.append(f"{where}: field 'unmatched': only an ods_keys entry can match nothing")
+    if node.too_many and node.check != "ods_keys":
+        problems.append(f"{where}: field 'too_many': only an ods_keys entry can match too many homes")
     if node.registered:
         if node.check != "uk_mobile":
             problems.append(f"{where}: field 'registered': only a uk_mobile entry offers the registered mobile")
@@ -250,7 +253,7 @@ def forward(node: Menu | Steps | Entry | Confirm | Message) -> list[str]:
     if isinstance(node, Confirm):
         return [node.yes, node.none_left]
     if isinstance(node, Entry):
-        return [target for target in (node.then, node.unmatched, node.registered) if target]
+        return [target for target in (node.then, node.unmatched, node.too_many, node.registered) if target]
     if isinstance(node, Message):
         return [target for target in (node.then, node.then_unknown) if target]
     return [node.then]

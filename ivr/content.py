@@ -106,6 +106,7 @@ class Phrases(Strict):
     text_refused_opted_out: Text
     text_refused_limit: Text
     text_refused_already: Text
+    speech_unclear: Text
     ods_unknown_sms: Text
     mailbox_unknown_sms: Text
     home_unknown_sms: Text  # in the care association's text, when the call did not say which home
@@ -184,6 +185,7 @@ class Entry(Interactive):
     then: NodeId
     speech: bool = False  # the caller may say it instead (ODS codes only); always confirmed on the keypad
     unmatched: NodeId | None = None  # ods_keys: well-formed keys that match no home in the directory
+    too_many: NodeId | None = None  # ods_keys: keys that match more homes than a caller can hear one by one
     registered: NodeId | None = None  # uk_mobile: a menu offering the home's registered mobile first
 
 

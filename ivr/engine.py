@@ -24,6 +24,9 @@ Waiting = Menu | Steps | Entry | Confirm
 # Message nodes flow into the next node in the same turn; content checks forbid loops
 # of messages, and this bound turns a missed one into an error rather than a hang.
 MAX_MESSAGES_PER_TURN = 12
+# A caller will listen to a few read-backs of matching homes, not dozens: past this many, the
+# code is keyed without ambiguity instead. (A national directory has keys that match 100 homes.)
+MAX_CANDIDATES = 4
 
 
 class CallState(BaseModel):
@@ -454,13 +457,18 @@ class _Call:
                 found = entry_checks.ods_candidates(digits, self.directory)
                 if found == [] and node.unmatched:
                     self.enter(node.unmatched)
+                elif found and len(found) > MAX_CANDIDATES and node.too_many:
+                    self.enter(node.too_many)
                 else:
                     self.keep(node, "candidates", tuple(found) if found else None)
 
     def handle_spoken(self, node: Entry, text: str) -> None:
         """An ODS code said aloud: kept as the one candidate, which the caller confirms on the keypad."""
         code = speech.ods_from_speech(text)
-        self.keep(node, "candidates", (code,) if code else None)
+        if code is None:  # the entry's own "invalid" speaks of keys; this was said
+            self.retry(node, self.content.phrases.speech_unclear)
+            return
+        self.keep(node, "candidates", (code,))
 
     def keep(self, node: Entry, field: str, value: object) -> None:
         """Keep an entry's value and carry on, or re-ask when it did not pass its check."""

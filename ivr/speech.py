@@ -112,10 +112,16 @@ def digits_from_speech(text: str) -> str:
 
 
 SPOKEN_LETTERS = {word.lower(): letter for letter, word in NATO.items()} | {"alfa": "A", "juliet": "J", "xray": "X"}
-# Words a caller may say around a code that are not part of it ("L for Lima", "my code is").
-FILLER = frozenset(
-    {"for", "as", "in", "and", "the", "is", "it", "its", "code", "my", "our", "letter", "number", "um", "er"}
-)
+# Words a caller may say around a code that are not part of it ("L for Lima", "my code is ..., please").
+FILLER = frozenset({
+    "for", "as", "in", "and", "the", "is", "it", "its", "code", "my", "our", "letter", "number", "um", "er", "erm",
+    "uh", "please", "thanks", "thank", "you", "that", "thats", "so", "ok", "okay", "ods",
+})  # fmt: skip
+# Numbers said as numbers: "fifteen", "twenty one".
+TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15",
+         "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19"}  # fmt: skip
+TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7", "eighty": "8",
+        "ninety": "9"}  # fmt: skip
 
 
 def ods_from_speech(text: str) -> str | None:
@@ -127,7 +133,10 @@ def ods_from_speech(text: str) -> str | None:
     """
     chars: list[str] = []
     double = False
-    for word in re.findall(r"[a-z0-9]+", text.lower().replace("x-ray", "xray")):
+    said = re.sub(r"\bo\W*d\W*s\W+code\b", "code", text.lower().replace("x-ray", "xray"))  # "O D S code is..."
+    words = re.findall(r"[a-z0-9]+", said)
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
         if word in FILLER:
             continue
         if word == "double":
@@ -139,13 +148,20 @@ def ods_from_speech(text: str) -> str | None:
                 continue
             found = [letter]
         elif word in SPOKEN_DIGITS and SPOKEN_DIGITS[word].isdigit():
+            if index and words[index - 1] in TENS and SPOKEN_DIGITS[word] != "0":
+                continue  # the unit of "twenty one", taken with the tens
             found = [SPOKEN_DIGITS[word]]
+        elif word in TEENS:
+            found = list(TEENS[word])
+        elif word in TENS:
+            unit = SPOKEN_DIGITS.get(following, "0")
+            found = [TENS[word], unit if unit.isdigit() and unit != "0" else "0"]
         else:
             found = list(word.upper())
         chars.extend(found * 2 if double else found)
         double = False
     code = "".join(chars)
-    if len(code) == 4:
+    if len(code) == 4 and not code.startswith("V"):  # the V left unsaid; "V L 1 5" is a code cut short
         code = "V" + code
     return code if re.fullmatch(r"V[A-Z0-9]{4}", code) else None
 

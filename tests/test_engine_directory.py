@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr import engine
 from ivr.content import Content
-from ivr.directory import InMemoryDirectory
+from ivr.directory import Home, InMemoryDirectory
 from ivr.engine import CallState
 from ivr.turn import Escalate, Input, Keys, SendSms, Silence, Speech, Turn, words
 from tests.test_engine import HOMES, LANDLINE
@@ -82,7 +82,7 @@ def test_a_spoken_code_is_confirmed_on_the_keypad(content: Content) -> None:
     turns, state = call(content, [Keys("1"), Speech("M for Mike 2 X-ray 9")])
     assert "M for Mike, the number 2, X for X-ray, the number 9?" in words(turns[2])
     turns, state = call(content, [Keys("1"), Speech("I don't know it")])
-    assert words(turns[2]).startswith("Sorry, I need four keys") and state.node == "ods_keys"
+    assert words(turns[2]).startswith("Sorry, I did not catch a whole code.") and state.node == "ods_keys"
 
 
 def test_the_ods_entry_asks_for_speech_too(content: Content) -> None:
@@ -157,3 +157,17 @@ def test_the_scenarios_heard_are_counted_once_each(content: Content) -> None:
     _, state = call(content, [Keys("2"), Keys("2"), Keys("1"), Keys("0"), Keys("2"), Keys("1"), Keys("0"),
                               Keys("2"), Keys("3")])  # fmt: skip
     assert state.scenarios == (1, 3)
+
+
+def test_keys_that_match_many_homes_go_to_the_unambiguous_entry(content: Content) -> None:
+    # Five homes typed 5 1 5 2 (J, K or L, then 1 5, then A, B or C): more than a caller can hear one by one.
+    many = [Home(ods=code, name=f"Home {code}") for code in ("VJ15A", "VJ15B", "VK15A", "VK15C", "VL15B")]
+    directory = InMemoryDirectory([*HOMES, *many])
+    turn, state = engine.start(content, directory, caller=UNKNOWN)
+    for given in (Keys("1"), Keys("5152")):
+        turn, state = engine.advance(content, directory, state, given)
+    assert words(turn).startswith("Many homes share those keys")
+    assert "press two keys" in words(turn) and state.candidates == ()
+    turn, state = engine.advance(content, directory, state, Keys("53105022"))  # L 1 5 B
+    assert "L for Lima, the number 1, the number 5, B for Bravo? That is Home VL15B." in words(turn)
+

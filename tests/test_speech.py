@@ -1,3 +1,5 @@
+import pytest
+
 from ivr import speech
 
 
@@ -26,3 +28,27 @@ def test_spoken_digits_become_keys() -> None:
 
 def test_keys_have_names() -> None:
     assert [speech.key_name(k) for k in "*#5"] == ["star", "hash", "5"]
+
+
+@pytest.mark.parametrize(
+    ("said", "code"),
+    [
+        ("victor lima one five alpha", "VL15A"),
+        ("V L 1 5 A", "VL15A"),
+        ("V L 15 A", "VL15A"),
+        ("VL15A", "VL15A"),
+        ("lima one five alpha", "VL15A"),  # the V left unsaid
+        ("L for Lima, 1, 5, A for Alpha", "VL15A"),
+        ("V L fifteen A", "VL15A"),
+        ("victor lima twenty one alpha", "VL21A"),
+        ("victor x-ray double five alpha", "VX55A"),
+        ("my O D S code is V D 1 2 S, please", "VD12S"),  # D and S of the code are kept
+        ("Victor oh one two three", "V0123"),
+        ("VL15", None),  # cut short: not V plus the V of a code
+        ("V L 1 5 A B", None),
+        ("I don't know", None),
+        ("", None),
+    ],
+)
+def test_an_ods_code_from_speech(said: str, code: str | None) -> None:
+    assert speech.ods_from_speech(said) == code
