@@ -13,14 +13,16 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import escalations as escalation_store
 from ivr import homes as home_store
 from ivr import notice as notice_store
 from ivr import retention
-from ivr.cli_phone import _settings
+from ivr.cli_phone import _describe, _settings
 from ivr.directory import Home
 from ivr.home_files import LAYOUTS, BadRow, HomeFileError, Layout, ParsedFile, read_homes, record_from_fields
 from ivr.phone import mask
@@ -28,9 +30,20 @@ from ivr.store import Store
 
 
 def _store() -> Store:
-    store = Store(_settings().database_url)
-    store.upgrade()
+    settings = _settings()
+    try:
+        store = Store(settings.database_url)
+        store.upgrade()
+    except (SQLAlchemyError, OSError) as error:  # a mistyped DATABASE_URL, a server that is down: one line
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise click.ClickException(f"cannot open the database {_describe(settings.database_url)} "
+                                   f"(DATABASE_URL): {reason}") from None  # fmt: skip
     return store
+
+
+def _cell(text: str | None) -> str:
+    """A value from a file or a caller, shown as typed: rich would read '[bold]' in a name as markup."""
+    return escape(text) if text else "-"
 
 
 # --- homes ---------------------------------------------------------------------------------
@@ -51,15 +64,15 @@ def homes_import(file: Path, layout: Layout | None, dry_run: bool) -> None:
     Bad rows are listed by line and left out; the good rows are imported together, in one
     transaction. Importing the same file again changes nothing. Exits 1 if any row was bad.
     """
-    store = _store()
     try:
         parsed = _read_with_progress(file, layout)
     except HomeFileError as error:
         raise click.ClickException(str(error)) from None
+    store = _store()  # only once the file is known to be readable
     plan = home_store.import_records(store, parsed.homes, carries_contacts=parsed.layout == "simple", dry_run=dry_run)
     click.echo(
         f"{file}: {parsed.rows:,} rows in the {parsed.layout} layout: {len(parsed.homes):,} homes, "
-        f"{parsed.skipped:,} passed over (not care homes, or closed), {len(parsed.bad):,} bad."
+        f"{parsed.skipped:,} passed over (not care homes, closed, or with no ODS code), {len(parsed.bad):,} bad."
     )
     _report_bad(parsed.bad)
     verb = ("would add", "would change") if dry_run else ("added", "changed")
@@ -69,6 +82,8 @@ def homes_import(file: Path, layout: Layout | None, dry_run: bool) -> None:
         click.echo(f"  {home.ods} {home.name}: {', '.join(fields)}")
     if dry_run:
         click.echo("Dry run: nothing was changed.")
+    else:
+        _warn_shared(store, [record.ods for record in parsed.homes])
     if parsed.bad:
         sys.exit(1)
 
@@ -105,8 +120,8 @@ def homes_list(search: str | None, limit: int) -> None:
     found = home_store.homes(store, search=search, limit=limit)
     table = Table("ODS code", "Name", "Landlines", "Mobile", "Postcode")
     for home in found:
-        table.add_row(home.ods, home.name, " ".join(home.landlines) or "-", mask(home.mobile) if home.mobile else "-",
-                      home.postcode or "-")  # fmt: skip
+        table.add_row(home.ods, _cell(home.name), " ".join(home.landlines) or "-",
+                      mask(home.mobile) if home.mobile else "-", _cell(home.postcode))  # fmt: skip
     Console().print(table)
     click.echo(f"{len(found):,} shown of {home_store.count(store):,} homes.")
 
@@ -142,8 +157,23 @@ def homes_add(
         raise click.ClickException(record.reason)
     home = Home(ods=record.ods, name=record.name, landlines=record.landlines or (), mobile=record.mobile,
                 mailbox_override=record.mailbox, postcode=record.postcode)  # fmt: skip
-    outcome = home_store.add(_store(), home)
+    store = _store()
+    outcome = home_store.add(store, home)
     click.echo(f"{home.ods} {home.name}: {outcome}.")
+    _warn_shared(store, [home.ods])
+
+
+def _warn_shared(store: Store, codes: list[str]) -> None:
+    shared = home_store.shared_landlines(store, codes)
+    if not shared:
+        return
+    verb = "belongs" if len(shared) == 1 else "belong"
+    click.echo(f"Warning: {_count(len(shared), 'landline')} {verb} to more than one home, so calls from them "
+               "will not be recognised as any home's (a group's head office, say):", err=True)  # fmt: skip
+    for number, owners in list(shared.items())[:20]:
+        click.echo(f"  {number}: {', '.join(owners)}", err=True)
+    if len(shared) > 20:
+        click.echo(f"  ... and {len(shared) - 20:,} more", err=True)
 
 
 @homes.command(name="remove")
@@ -172,8 +202,8 @@ def escalations_list(only_open: bool, as_csv: bool) -> None:
     found = escalation_store.listing(_store(), only_open=only_open)
     columns = ("id", "received", "ods_code", "home", "ticket", "reason", "status", "closed")
     rows = [
-        (str(e.id), e.created_at.strftime("%Y-%m-%d %H:%M"), e.ods or "", e.home_name or "", e.ticket, e.reason,
-         e.status, e.closed_at.strftime("%Y-%m-%d %H:%M") if e.closed_at else "")
+        (str(e.id), _uk_time(e.created_at), e.ods or "", e.home_name or "", e.ticket, e.reason, e.status,
+         _uk_time(e.closed_at) if e.closed_at else "")
         for e in found
     ]  # fmt: skip
     if as_csv:
@@ -183,13 +213,18 @@ def escalations_list(only_open: bool, as_csv: bool) -> None:
         return
     table = Table("Id", "Received", "ODS code", "Home", "Ticket", "Reason", "Status", "Closed")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(_cell(cell) for cell in row))
     Console().print(table)
     click.echo(f"{_count(len(found), 'escalation')}{' open' if only_open else ''}.")
 
 
+def _uk_time(stamp: datetime) -> str:
+    """Stored in UTC; the digital officer reads UK time (GMT or BST)."""
+    return stamp.astimezone(notice_store.UK).strftime("%Y-%m-%d %H:%M")
+
+
 @escalations.command(name="close")
-@click.argument("escalation_id", metavar="ID", type=int)
+@click.argument("escalation_id", metavar="ID", type=click.IntRange(1, 2**31 - 1))
 def escalations_close(escalation_id: int) -> None:
     """Mark an escalation as dealt with."""
     closed = escalation_store.close(_store(), escalation_id)
@@ -238,7 +273,7 @@ def notice_show() -> None:
 
 
 @click.command()
-@click.option("--days", type=click.IntRange(min=1), help="Keep this many days (default: IVR_RETENTION_DAYS, 30).")
+@click.option("--days", type=click.IntRange(1, 3650), help="Keep this many days (default: IVR_RETENTION_DAYS, 30).")
 @click.option("--dry-run", is_flag=True, help="Count what would go, and remove nothing.")
 def purge(days: int | None, dry_run: bool) -> None:
     """Remove call state, phone numbers and texts older than the retention period; keep anonymous counts.

@@ -6,6 +6,7 @@ import json
 import threading
 from pathlib import Path
 from typing import get_args
+from urllib.error import URLError
 
 import click
 from pydantic import SecretStr
@@ -118,7 +119,10 @@ def call(url: str, keys: str, caller: str, token: str | None) -> None:
     def show(heard: Heard) -> None:
         click.echo(f"{labels[heard.who]}: {heard.text}")
 
-    heard = CallSimulator(url, secret, caller=caller, show=show).run(keys.split())
+    try:
+        heard = CallSimulator(url, secret, caller=caller, show=show).run(keys.split())
+    except URLError as error:  # nothing listening there, or no such host: say so, without a traceback
+        raise click.ClickException(f"cannot reach {url}: {error.reason} (is `ivr serve` running?)") from None
     if any(h.who == "error" for h in heard):
         raise SystemExit(1)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 
-from ivr.store import Store, Transaction, escalations, now
+from ivr.store import Store, Transaction, aware, escalations, now
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,11 @@ def listing(store: Store, *, only_open: bool = False) -> list[Escalation]:
     if only_open:
         query = query.where(escalations.c.status == "open")
     with store.engine.connect() as connection:
-        return [Escalation(*row) for row in connection.execute(query)]
+        return [
+            Escalation(row.id, row.ods, row.home_name, row.ticket, row.reason, row.status, aware(row.created_at),
+                       aware(row.closed_at) if row.closed_at else None)
+            for row in connection.execute(query)
+        ]  # fmt: skip
 
 
 def close(store: Store, escalation_id: int) -> bool | None:

@@ -403,8 +403,8 @@ def _cqc_parser(path: Path, line: int, header: list[str]) -> _RowParser:
     def parse(line: int, cells: list[str], seen: dict[str, int]) -> HomeRecord | BadRow | None:
         # Most locations (home care agencies, surgeries...) are not care homes and many have no ODS code:
         # they are passed over before any check, so they do not bury the real problems.
-        if _cell(cells, care_home).upper() != "Y":
-            return None
+        if _cell(cells, care_home).upper() != "Y" or not _cell(cells, ods):
+            return None  # a care home with no ODS code yet cannot be matched by the helpdesk either
         raw = _national(_cell(cells, ods), _cell(cells, name), _cell(cells, phone), _cell(cells, postcode))
         return _build(line, raw, seen)
 

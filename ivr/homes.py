@@ -90,6 +90,29 @@ class ImportPlan:
     unchanged: int = 0
 
 
+def shared_landlines(store: Store, codes: Sequence[str]) -> dict[str, list[str]]:
+    """The landlines of these homes that another home has too, with every home that has each.
+
+    A call from such a number recognises no home (see home_for_landline), so the operator is told.
+    """
+    with store.engine.connect() as connection:
+        numbers: set[str] = set()
+        for start in range(0, len(codes), 500):
+            chunk = list(codes[start : start + 500])
+            numbers.update(connection.execute(
+                select(home_landlines.c.number).where(home_landlines.c.ods.in_(chunk))).scalars())  # fmt: skip
+        owners: dict[str, list[str]] = {}
+        ordered = sorted(numbers)
+        for start in range(0, len(ordered), 500):
+            for number, ods in connection.execute(
+                select(home_landlines.c.number, home_landlines.c.ods)
+                .where(home_landlines.c.number.in_(ordered[start : start + 500]))
+                .order_by(home_landlines.c.number, home_landlines.c.ods)
+            ):
+                owners.setdefault(number, []).append(ods)
+    return {number: homes for number, homes in owners.items() if len(homes) > 1}
+
+
 def import_records(
     store: Store, records: Sequence[HomeRecord], *, carries_contacts: bool, dry_run: bool = False
 ) -> ImportPlan:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from ivr.store import Store, now, opt_outs, outbox
+from ivr.store import Store, aware, now, opt_outs, outbox
 
 # Twilio's delivery states in order; a callback may arrive late or twice, never moving a text back.
 DELIVERY_ORDER = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
@@ -63,7 +63,7 @@ def claim(store: Store, worker: str, *, batch: int, lease: timedelta) -> list[Te
                 .values(status="sending", claimed_by=worker, claimed_until=stamp + lease, updated_at=stamp)
             )
     return [
-        Text(row.id, row.to_number, row.body, row.purpose, row.attempts, _aware(row.created_at),
+        Text(row.id, row.to_number, row.body, row.purpose, row.attempts, aware(row.created_at),
              reclaimed=row.status == "sending")
         for row in rows
     ]
@@ -158,7 +158,3 @@ def opt_in(store: Store, number: str) -> None:
     with store.transaction() as tx:
         tx.connection.execute(delete(opt_outs).where(opt_outs.c.number == number))
 
-
-def _aware(stamp: datetime) -> datetime:
-    """SQLite hands back naive datetimes for what was stored in UTC."""
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=now().tzinfo)

@@ -143,6 +143,11 @@ usage_counts = Table(
 )
 
 
+def aware(stamp: datetime) -> datetime:
+    """SQLite hands back naive datetimes for what was stored in UTC."""
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -6,23 +6,25 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from ivr import escalations, notice
 from ivr.cli import main
 from ivr.engine import CallState
 from ivr.store import Store, calls, now, outbox
+from ivr.store import escalations as escalations_table
 from tests.databases import open_store
 from tests.test_home_files import SIMPLE_BAD_REASONS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "homes"
 
 Run = Callable[..., Result]
+PASSED_OVER = "not care homes, closed, or with no ODS code"
 
 
 @pytest.fixture()
@@ -72,9 +74,7 @@ def test_import_reports_each_bad_row_and_imports_the_good_ones(ivr: Run) -> None
 
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    assert f"{path}: 10 rows in the simple layout: 2 homes, 0 passed over (not care homes, or closed), 8 bad." in (
-        result.output
-    )
+    assert f"{path}: 10 rows in the simple layout: 2 homes, 0 passed over ({PASSED_OVER}), 8 bad." in result.output
     reported = re.findall(r"^  line (\d+): (.*)$", result.output, re.MULTILINE)
     assert {int(line): reason for line, reason in reported} == SIMPLE_BAD_REASONS
     assert "Added 2, changed 0, 0 already up to date." in result.output
@@ -93,7 +93,7 @@ def test_import_reports_each_bad_row_and_imports_the_good_ones(ivr: Run) -> None
 def test_a_good_file_imports_with_exit_code_0_and_again_changes_nothing(ivr: Run) -> None:
     first = ivr("homes", "import", str(FIXTURES / "ecarehomesite.csv"), "--layout", "ods")
     assert first.exit_code == 1  # two of its rows are bad
-    assert "7 rows in the ods layout: 4 homes, 1 passed over (not care homes, or closed), 2 bad." in first.output
+    assert f"7 rows in the ods layout: 4 homes, 1 passed over ({PASSED_OVER}), 2 bad." in first.output
 
     result = ivr("homes", "import", str(FIXTURES / "simple.csv"))
 
@@ -163,6 +163,33 @@ def test_a_missing_file_is_a_clean_error(ivr: Run, tmp_path: Path) -> None:
     result = ivr("homes", "import", str(path))
 
     clean_error(result, f"{path}: cannot read it")
+    assert not (tmp_path / "ivr.sqlite3").exists()  # a mistyped path leaves no database behind
+
+
+def test_an_import_that_fails_while_writing_leaves_the_directory_as_it_was(ivr: Run, store: Store,
+                                                                            tmp_path: Path) -> None:  # fmt: skip
+    assert ivr("homes", "add", "VLC01", "Wragby Road Care Home").exit_code == 0
+    with store.transaction() as tx:  # the database refuses the last home of the file, mid-import
+        tx.connection.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON care_homes WHEN NEW.ods = 'VLC99' "
+                                   "BEGIN SELECT RAISE(ABORT, 'refused'); END"))  # fmt: skip
+    path = tmp_path / "homes.csv"
+    path.write_text("ods_code,name\nVLC01,Wragby Road\nVLC02,Second Home\nVLC99,Refused Home\n")
+
+    result = ivr("homes", "import", str(path))
+
+    assert result.exit_code != 0
+    listed = ivr("homes", "list").output
+    assert "Wragby Road Care Home" in listed and "VLC02" not in listed  # neither the change nor the addition
+
+
+def test_a_database_that_cannot_be_opened_is_a_clean_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    for url, why in ((f"sqlite:///{tmp_path}/a-file/ivr.sqlite3", "File exists"),
+                     ("postgresql://nobody@127.0.0.1:1/ivr", "(DATABASE_URL)"),
+                     ("nonsense://x", "(DATABASE_URL)")):  # fmt: skip
+        result = CliRunner().invoke(main, ["homes", "list"], env={"DATABASE_URL": url})
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert "Error: " in result.output and why in result.output, result.output
 
 
 # --- homes add, show, list, remove ----------------------------------------------------------------------------
@@ -402,6 +429,36 @@ def test_purge_refuses_a_period_under_a_day(ivr: Run) -> None:
 
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["purge", "--days", "999999999"], ["escalations", "close", "9" * 25]])
+def test_numbers_too_large_are_refused_cleanly(ivr: Run, args: list[str]) -> None:
+    result = ivr(*args)
+    assert result.exit_code == 2 and "Traceback" not in result.output and "is not in the range" in result.output
+
+
+def test_names_are_shown_as_typed_not_as_markup(ivr: Run, store: Store) -> None:
+    assert ivr("homes", "add", "VLC01", "[bold]Elm[/] Lodge").exit_code == 0
+    assert escalate(store, "CA1", "VLC01", "[bold]Elm[/] Lodge", "INC1", "refused")
+    for args in (["homes", "list"], ["escalations", "list"]):
+        result = ivr(*args)
+        assert result.exit_code == 0, result.output
+        assert "[bold]Elm[/] Lodge" in result.output
+
+
+def test_escalations_are_listed_in_uk_time(ivr: Run, store: Store) -> None:
+    assert escalate(store, "CA1", None, None, "INC1", "refused")
+    with store.transaction() as tx:  # received at noon UTC in July: 1 pm in the UK (BST)
+        tx.connection.execute(escalations_table.update().values(created_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC)))
+    assert "2026-07-01 13:00" in ivr("escalations", "list", "--csv").output
+
+
+def test_a_landline_two_homes_share_is_pointed_out(ivr: Run) -> None:
+    assert ivr("homes", "add", "VLC01", "First Home", "--landline", "01522 123456").exit_code == 0
+    result = ivr("homes", "add", "VLC02", "Second Home", "--landline", "01522 123456")
+    assert result.exit_code == 0
+    assert "1 landline belongs to more than one home" in result.output
+    assert "+441522123456: VLC01, VLC02" in result.output
 
 
 def test_the_readme_documents_the_directory_commands() -> None:

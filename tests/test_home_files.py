@@ -230,9 +230,10 @@ def test_cqc_layout_imports_care_homes_only() -> None:
     # Lines 1 to 3 are the title, a row of commas and the header.
     assert reasons(parsed) == {
         9: "telephone number '01427 6102' is not a valid UK phone number; check the digits",
-        10: "ODS code is missing",
     }
-    assert parsed.skipped == 2  # the home care agency and the GP surgery, one without an ODS code at all
+    # The home care agency, the GP surgery, and a care home with no ODS code yet: a national file holds
+    # hundreds of those, and reporting them as bad would bury the real problems (and fail every import).
+    assert parsed.skipped == 3
     assert parsed.rows == 9
 
 
