@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from ivr.store import Store, aware, now, opt_outs, outbox
+from ivr.store import Store, aware, now, opt_outs, outbox, sending_pace
 
 # Twilio's delivery states in order; a callback may arrive late or twice, never moving a text back.
 DELIVERY_ORDER = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
@@ -29,6 +29,22 @@ class Text:
     attempts: int
     created_at: datetime
     reclaimed: bool  # a claim that expired: the last worker may have sent it before it died
+
+
+def next_slot(store: Store, interval: timedelta, at: datetime) -> datetime:
+    """Reserve the next moment a text may be sent, `interval` after the last one any worker reserved.
+
+    The row is locked for the reservation (FOR UPDATE on PostgreSQL, the write lock on SQLite), so
+    however many workers run, their texts together keep to the configured rate.
+    """
+    with store.transaction() as tx:
+        last = tx.connection.execute(
+            select(sending_pace.c.next_slot).where(sending_pace.c.name == "sms").with_for_update()
+        ).scalar_one()
+        slot = max(aware(last), at)
+        tx.connection.execute(update(sending_pace).where(sending_pace.c.name == "sms")
+                              .values(next_slot=slot + interval))  # fmt: skip
+    return slot
 
 
 def call_text_key(call_sid: str, purpose: str) -> str:

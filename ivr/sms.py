@@ -26,7 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from ivr import gsm7, outbox
 from ivr.phone import mask
-from ivr.store import Store
+from ivr.store import Store, now
 
 log = logging.getLogger("ivr.sms")
 
@@ -151,7 +151,7 @@ class Worker:
         settings: WorkerSettings,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = now,
         jitter: Callable[[float, float], float] = random.uniform,
     ) -> None:
         self.store = store
@@ -161,7 +161,6 @@ class Worker:
         self.sleep = sleep
         self.clock = clock
         self.jitter = jitter
-        self.last_send: float | None = None
 
     def run_once(self) -> int:
         """Claim and deliver one batch; how many texts it handled."""
@@ -233,10 +232,9 @@ class Worker:
         return True
 
     def pace(self) -> None:
-        """Keep to the configured sending rate."""
-        interval = 1.0 / self.settings.per_second
-        if self.last_send is not None:
-            wait = self.last_send + interval - self.clock()
-            if wait > 0:
-                self.sleep(wait)
-        self.last_send = self.clock()
+        """Keep to the configured sending rate: all workers together, by a slot reserved in the store."""
+        interval = timedelta(seconds=1.0 / self.settings.per_second)
+        slot = outbox.next_slot(self.store, interval, at=self.clock())
+        wait = (slot - self.clock()).total_seconds()
+        if wait > 0:
+            self.sleep(wait)

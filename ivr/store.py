@@ -85,6 +85,14 @@ opt_outs = Table(
     Column("opted_out_at", DateTime(timezone=True), nullable=False),
 )
 
+# When the next text may go, shared by every worker (`outbox.next_slot`): one row, named "sms".
+sending_pace = Table(
+    "sending_pace",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_slot", DateTime(timezone=True), nullable=False),
+)
+
 
 # The care-home directory (`ivr homes`): a landline may belong to more than one home
 # (a group's head office), and then recognises none of them.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -243,18 +243,58 @@ def test_an_opted_out_number_is_not_sent_to(store: Store) -> None:
     assert rows(store)[0]["status"] == "failed" and client.requests == []
 
 
+class FakeTime:
+    """A clock that moves only when the worker sleeps."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
 def test_the_worker_keeps_to_its_rate(store: Store) -> None:
     queue(store, 5)
-    slept: list[float] = []
-    now = [0.0]
+    time = FakeTime()
     sender = TwilioSender(ACCOUNT, "token", from_number="+441234567890", http_client=RecordingHttpClient())
+    Worker(store, sender, WorkerSettings(per_second=2), sleep=time.sleep, clock=lambda: time.now).run_once()
+    assert sum(time.slept) == pytest.approx(2.0)  # five texts at two a second: four gaps of half a second
 
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
 
-    Worker(store, sender, WorkerSettings(per_second=2), sleep=sleep, clock=lambda: now[0]).run_once()
-    assert sum(slept) == pytest.approx(2.0)  # five texts at two a second: four gaps of half a second
+def test_several_workers_keep_to_one_rate_between_them(store: Store) -> None:
+    """The rate is the deployment's, not each worker's: two workers at 2/s send four texts in 1.5 s, not 0.5 s."""
+    queue(store, 4)
+    time = FakeTime()
+    sender = TwilioSender(ACCOUNT, "token", from_number="+441234567890", http_client=RecordingHttpClient())
+    settings = WorkerSettings(per_second=2, batch=1)
+    workers = [Worker(store, sender, settings, sleep=time.sleep, clock=lambda: time.now) for _ in range(2)]
+    for _ in range(2):
+        for runner in workers:
+            runner.run_once()
+    assert sum(time.slept) == pytest.approx(1.5)
+    assert [row["status"] for row in rows(store)] == ["sent"] * 4
+
+
+def test_slots_reserved_at_once_never_coincide(store: Store) -> None:
+    """Workers racing for the next slot each get their own (FOR UPDATE on PostgreSQL, the write lock on SQLite)."""
+    import threading
+
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    slots: list[datetime] = []
+    start = threading.Barrier(20)
+
+    def reserve() -> None:
+        start.wait()
+        slots.append(outbox.next_slot(store, timedelta(milliseconds=500), at=at))
+
+    threads = [threading.Thread(target=reserve) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(slots) == [at + timedelta(milliseconds=500 * index) for index in range(20)]
 
 
 # --- over the webhooks ---
