@@ -15,9 +15,10 @@ from twilio.http.response import Response
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from ivr import outbox
+from ivr.cli_phone import worker_for
 from ivr.content import Content
 from ivr.settings import Settings
-from ivr.sms import TwilioSender, Worker, WorkerSettings
+from ivr.sms import ConsoleSender, TwilioSender, Worker, WorkerSettings
 from ivr.store import Store
 from ivr.store import outbox as outbox_table
 from ivr.web import create_app
@@ -535,3 +536,14 @@ def test_inbound_texts_must_be_signed(store: Store, content: Content) -> None:
     params = {"From": MOBILE, "To": "+443300000000", "Body": "checklist", "MessageSid": "SM9"}
     reply = client.post("/sms", data=params, headers={"X-Twilio-Signature": sign("http://localhost/sms", params, "x")})
     assert reply.status_code == 403 and rows(store) == []
+
+
+def test_the_status_callback_is_asked_for_only_with_a_public_url(store: Store) -> None:
+    credentials = {"twilio_account_sid": ACCOUNT, "twilio_auth_token": "token", "twilio_from_number": "+441234567890"}
+    with_url = worker_for(Settings(database_url=store.url, public_base_url="https://ivr.example.org/", **credentials),
+                          store)  # fmt: skip
+    assert with_url.settings.status_callback == "https://ivr.example.org/sms/status"
+    assert isinstance(with_url.sender, TwilioSender)
+    without = worker_for(Settings(database_url=store.url, **credentials), store)
+    assert without.settings.status_callback is None
+    assert isinstance(worker_for(Settings(database_url=store.url), store).sender, ConsoleSender)  # no credentials

@@ -82,7 +82,10 @@ def test_a_keyed_code_never_texts_the_homes_registered_mobile(client: FlaskClien
     simulator = simulate(client, "5 1")
     assert "the one ending 4, 5, 6." in said(simulator)
     with store.transaction() as tx:
-        assert [row["to_number"] for row in tx.rows(outbox)] == ["+447400123456"]
+        (text,) = tx.rows(outbox)
+    assert text["to_number"] == "+447400123456"
+    # The text carries the calling home's own code and mailbox, not the placeholders a stranger would get.
+    assert "ODS code VL15A" in text["body"] and "care.vl15a@nhs.net" in text["body"]
 
 
 def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
