@@ -16,29 +16,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import escalations as escalation_store
 from ivr import homes as home_store
 from ivr import notice as notice_store
 from ivr import retention
-from ivr.cli_phone import _describe, _settings
+from ivr.cli_phone import _settings, open_store
 from ivr.directory import Home
 from ivr.home_files import LAYOUTS, BadRow, HomeFileError, Layout, ParsedFile, read_homes, record_from_fields
 from ivr.phone import mask
 from ivr.store import Store
-
-
-def _store() -> Store:
-    settings = _settings()
-    try:
-        store = Store(settings.database_url)
-        store.upgrade()
-    except (SQLAlchemyError, OSError) as error:  # a mistyped DATABASE_URL, a server that is down: one line
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise click.ClickException(f"cannot open the database {_describe(settings.database_url)} "
-                                   f"(DATABASE_URL): {reason}") from None  # fmt: skip
-    return store
 
 
 def _cell(text: str | None) -> str:
@@ -68,7 +55,7 @@ def homes_import(file: Path, layout: Layout | None, dry_run: bool) -> None:
         parsed = _read_with_progress(file, layout)
     except HomeFileError as error:
         raise click.ClickException(str(error)) from None
-    store = _store()  # only once the file is known to be readable
+    store = open_store()  # only once the file is known to be readable
     plan = home_store.import_records(store, parsed.homes, carries_contacts=parsed.layout == "simple", dry_run=dry_run)
     click.echo(
         f"{file}: {parsed.rows:,} rows in the {parsed.layout} layout: {len(parsed.homes):,} homes, "
@@ -116,7 +103,7 @@ def _report_bad(bad: tuple[BadRow, ...]) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 def homes_list(search: str | None, limit: int) -> None:
     """List homes, by ODS code. Registered mobiles are masked; `ivr homes show` gives them whole."""
-    store = _store()
+    store = open_store()
     found = home_store.homes(store, search=search, limit=limit)
     table = Table("ODS code", "Name", "Landlines", "Mobile", "Postcode")
     for home in found:
@@ -130,7 +117,7 @@ def homes_list(search: str | None, limit: int) -> None:
 @click.argument("ods")
 def homes_show(ods: str) -> None:
     """Everything the directory holds about one home."""
-    home = home_store.StoreDirectory(_store()).home(ods.strip().upper())
+    home = home_store.StoreDirectory(open_store()).home(ods.strip().upper())
     if home is None:
         raise click.ClickException(f"no home with ODS code {ods.strip().upper()} (try `ivr homes list --search`)")
     click.echo(f"ODS code:        {home.ods}\nName:            {home.name}")
@@ -157,7 +144,7 @@ def homes_add(
         raise click.ClickException(record.reason)
     home = Home(ods=record.ods, name=record.name, landlines=record.landlines or (), mobile=record.mobile,
                 mailbox_override=record.mailbox, postcode=record.postcode)  # fmt: skip
-    store = _store()
+    store = open_store()
     outcome = home_store.add(store, home)
     click.echo(f"{home.ods} {home.name}: {outcome}.")
     _warn_shared(store, [home.ods])
@@ -181,7 +168,7 @@ def _warn_shared(store: Store, codes: list[str]) -> None:
 def homes_remove(ods: str) -> None:
     """Remove a home and its landlines from the directory."""
     code = ods.strip().upper()
-    if not home_store.remove(_store(), code):
+    if not home_store.remove(open_store(), code):
         raise click.ClickException(f"no home with ODS code {code}")
     click.echo(f"{code}: removed.")
 
@@ -199,7 +186,7 @@ def escalations() -> None:
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on standard output, for a spreadsheet.")
 def escalations_list(only_open: bool, as_csv: bool) -> None:
     """The escalations, oldest first."""
-    found = escalation_store.listing(_store(), only_open=only_open)
+    found = escalation_store.listing(open_store(), only_open=only_open)
     columns = ("id", "received", "ods_code", "home", "ticket", "reason", "status", "closed")
     rows = [
         (str(e.id), _uk_time(e.created_at), e.ods or "", e.home_name or "", e.ticket, e.reason, e.status,
@@ -227,7 +214,7 @@ def _uk_time(stamp: datetime) -> str:
 @click.argument("escalation_id", metavar="ID", type=click.IntRange(1, 2**31 - 1))
 def escalations_close(escalation_id: int) -> None:
     """Mark an escalation as dealt with."""
-    closed = escalation_store.close(_store(), escalation_id)
+    closed = escalation_store.close(open_store(), escalation_id)
     if closed is None:
         raise click.ClickException(f"no escalation {escalation_id} (see `ivr escalations list`)")
     click.echo(f"Escalation {escalation_id}: {'closed' if closed else 'was already closed'}.")
@@ -250,7 +237,7 @@ def notice_set(text: str, until: datetime | None) -> None:
     problem = notice_store.problem(text, last_day)
     if problem:
         raise click.ClickException(problem)
-    saved = notice_store.set_notice(_store(), text, last_day)
+    saved = notice_store.set_notice(open_store(), text, last_day)
     click.echo(f"Callers will hear: {saved.text!r}" + (f", until the end of {last_day:%d %B %Y}." if last_day else
                                                        ", until `ivr notice clear`."))  # fmt: skip
 
@@ -258,13 +245,13 @@ def notice_set(text: str, until: datetime | None) -> None:
 @notice.command(name="clear")
 def notice_clear() -> None:
     """Stop saying the notice."""
-    click.echo("Notice cleared." if notice_store.clear(_store()) else "There was no notice.")
+    click.echo("Notice cleared." if notice_store.clear(open_store()) else "There was no notice.")
 
 
 @notice.command(name="show")
 def notice_show() -> None:
     """The notice callers hear today, if any."""
-    current = notice_store.current(_store())
+    current = notice_store.current(open_store())
     click.echo(f"{current.text!r}" + (f" (until {current.until:%Y-%m-%d})" if current.until else "") if current
                else "No notice is said today.")  # fmt: skip
 
@@ -282,7 +269,7 @@ def purge(days: int | None, dry_run: bool) -> None:
     counted once, as it is removed. Numbers that texted STOP and open escalations are kept.
     """
     keep = days or _settings().retention_days
-    done = retention.purge(_store(), days=keep, dry_run=dry_run)
+    done = retention.purge(open_store(), days=keep, dry_run=dry_run)
     verb = "Would remove" if dry_run else "Removed"
     click.echo(f"{verb} {_count(done.calls, 'call')}, {_count(done.texts, 'text')} and "
                f"{_count(done.escalations, 'closed escalation')} older than {_count(keep, 'day')}.")  # fmt: skip
@@ -293,7 +280,7 @@ def purge(days: int | None, dry_run: bool) -> None:
 @click.command()
 def usage() -> None:
     """The anonymous counts kept by purges: calls per scenario, texts by outcome, escalations by reason."""
-    counts = retention.usage(_store())
+    counts = retention.usage(open_store())
     if not counts:
         click.echo("No counts yet: they are kept as `ivr purge` removes old calls and texts.")
     for metric, value in counts.items():

@@ -11,6 +11,7 @@ from urllib.error import URLError
 import click
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import gsm7, privacy
 from ivr.callsim import CallSimulator, Heard
@@ -36,6 +37,19 @@ def _settings() -> Settings:
 
 def _describe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    """The database of DATABASE_URL with its schema brought up to date, as every command needs it."""
+    settings = settings or _settings()
+    try:
+        store = Store(settings.database_url)
+        store.upgrade()
+    except (SQLAlchemyError, OSError) as error:  # a mistyped DATABASE_URL, a server that is down: one line
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise click.ClickException(f"cannot open the database {_describe(settings.database_url)} "
+                                   f"(DATABASE_URL): {reason}") from None  # fmt: skip
+    return store
 
 
 def sender_for(settings: Settings) -> Sender:
@@ -66,7 +80,7 @@ def db() -> None:
 def upgrade() -> None:
     """Bring the database schema up to date (the Procfile's release step)."""
     settings = _settings()
-    Store(settings.database_url).upgrade()
+    open_store(settings)
     click.echo(f"database {_describe(settings.database_url)} is up to date")
 
 
@@ -83,7 +97,7 @@ def serve(host: str, port: int | None) -> None:
         updates["twilio_auth_token"] = SecretStr(LOCAL_TOKEN)  # model_copy does not validate: give the type
     settings = settings.model_copy(update=updates) if updates else settings
     port = port or settings.port
-    Store(settings.database_url).upgrade()
+    store = open_store(settings)
     try:
         app = create_app(settings)
     except ConfigurationError as error:
@@ -94,7 +108,6 @@ def serve(host: str, port: int | None) -> None:
     click.echo(f"  A call comes in (POST):  {base}/voice")
     click.echo(f"  Primary handler fails:   {base}/voice/fallback")
     click.echo(f"  Call status changes:     {base}/voice/status")
-    store = Store(settings.database_url)
     drain = worker_for(settings, store)
     # The embedded default sends (or prints) texts from this process; a deployment runs `ivr worker`.
     threading.Thread(target=drain.run, name="outbox", daemon=True).start()
@@ -133,7 +146,7 @@ def worker(once: bool) -> None:
     """Send the texts in the outbox (the Procfile's worker), with retries and at a steady rate."""
     settings = _settings()
     privacy.configure_logging()
-    store = Store(settings.database_url)
+    store = open_store(settings)
     runner = worker_for(settings, store)
     click.echo(f"{runner.name}: sending through {type(runner.sender).__name__} at {settings.sms_per_second}/s")
     if once:

@@ -58,4 +58,5 @@ def configure_logging() -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The twilio SDK logs request parameters, phone numbers included, at INFO.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per plugin and migration at every start
     install(logging.getLogger("ivr"), logging.getLogger("gunicorn.error"), logging.getLogger("gunicorn.access"))
