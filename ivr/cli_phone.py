@@ -11,7 +11,6 @@ from urllib.error import URLError
 import click
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import gsm7, privacy
 from ivr.callsim import CallSimulator, Heard
@@ -20,7 +19,7 @@ from ivr.content import ContentError, Reason, load
 from ivr.entry_checks import ODS_CODE
 from ivr.settings import Settings
 from ivr.sms import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
-from ivr.store import Store
+from ivr.store import Store, StoreError
 
 # Used by `ivr serve` and `ivr call` on one machine when no TWILIO_AUTH_TOKEN is set, so the
 # signature check stays on locally too. A real deployment must set its own token.
@@ -45,7 +44,7 @@ def open_store(settings: Settings | None = None) -> Store:
     try:
         store = Store(settings.database_url)
         store.upgrade()
-    except (SQLAlchemyError, OSError) as error:  # a mistyped DATABASE_URL, a server that is down: one line
+    except (StoreError, OSError) as error:  # a mistyped DATABASE_URL, a server that is down: one line
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise click.ClickException(f"cannot open the database {_describe(settings.database_url)} "
                                    f"(DATABASE_URL): {reason}") from None  # fmt: skip

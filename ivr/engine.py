@@ -145,7 +145,9 @@ class _Call:
     ) -> None:
         self.content = content
         self.directory = directory
-        self.texting = texting or OncePerCall()  # a fresh one each turn: refuses nothing; front-ends pass theirs
+        # Without a policy, a fresh one for this turn alone: it never sees an earlier text, so it refuses
+        # none (the state search relies on that); the front-ends pass one that lasts the call.
+        self.texting = texting or OncePerCall()
         self.state = state
         self.steps: list[Step] = []
         self.home_name: str | None = None  # known only on the first turn, for the greeting

@@ -8,6 +8,7 @@ limits are 70 and 67: content checks keep every template inside GSM-7.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 BASIC = frozenset(
@@ -42,15 +43,20 @@ def non_gsm7(text: str) -> list[str]:
 # into UCS-2 and more than double its parts.
 PLAIN = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "...",
-    "\u00a0": " ", "\u00e1": "a", "\u00e2": "a", "\u00e7": "c", "\u00ea": "e", "\u00eb": "e", "\u00ed": "i",
-    "\u00ef": "i", "\u00f3": "o", "\u00f4": "o", "\u00fa": "u",
+    "\u00a0": " ",
 })  # fmt: skip
 
 
 def plain(text: str) -> str:
-    """`text` in GSM-7 characters: typography made plain, anything else left out as '?'."""
-    folded = text.translate(PLAIN)
-    return "".join(char if char in BASIC or char in EXTENSION else "?" for char in folded)
+    """`text` in GSM-7 characters: typography made plain, accents GSM-7 lacks dropped (Á -> A), else '?'."""
+    return "".join(_plain_char(char) for char in text.translate(PLAIN))
+
+
+def _plain_char(char: str) -> str:
+    if char in BASIC or char in EXTENSION:
+        return char
+    bare = "".join(part for part in unicodedata.normalize("NFKD", char) if not unicodedata.combining(part))
+    return bare if bare and all(part in BASIC for part in bare) else "?"
 
 
 def septets(text: str) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from ivr.store import Store, aware, now, opt_outs, outbox, sending_pace
+from ivr.store import Store, aware, holds, now, opt_outs, outbox, sending_pace
 
 # Twilio's delivery states in order; a callback may arrive late or twice, never moving a text back.
 DELIVERY_ORDER = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
@@ -31,6 +31,9 @@ class Text:
     reclaimed: bool  # a claim that expired: the last worker may have sent it before it died
 
 
+MAX_SLOT_AHEAD = timedelta(minutes=5)
+
+
 def next_slot(store: Store, interval: timedelta, at: datetime) -> datetime:
     """Reserve the next moment a text may be sent, `interval` after the last one any worker reserved.
 
@@ -41,7 +44,10 @@ def next_slot(store: Store, interval: timedelta, at: datetime) -> datetime:
         last = tx.connection.execute(
             select(sending_pace.c.next_slot).where(sending_pace.c.name == "sms").with_for_update()
         ).scalar_one()
-        slot = max(aware(last), at)
+        last = aware(last)
+        # A worker whose clock ran fast may have pushed the slot far ahead; every worker would then wait
+        # that long. No queue of real slots is that deep, so such a slot is forgotten.
+        slot = at if last > at + MAX_SLOT_AHEAD else max(last, at)
         tx.connection.execute(update(sending_pace).where(sending_pace.c.name == "sms")
                               .values(next_slot=slot + interval))  # fmt: skip
     return slot
@@ -54,7 +60,7 @@ def call_text_key(call_sid: str, purpose: str) -> str:
 
 def is_queued(store: Store, key: str) -> bool:
     with store.engine.connect() as connection:
-        return connection.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first() is not None
+        return holds(connection, outbox, key)
 
 
 def claim(store: Store, worker: str, *, batch: int, lease: timedelta) -> list[Text]:
@@ -97,15 +103,19 @@ def _finish(store: Store, text_id: int, worker: str, **values: object) -> bool:
 
 
 def renew(store: Store, text_id: int, worker: str, lease: timedelta) -> bool:
-    """Extend this worker's claim just before it sends; False if the claim is no longer its own."""
+    """Extend this worker's claim just before it sends; False if another worker has taken the text.
+
+    A claim that ran out but that nobody took is still this worker's to send. A claim taken over
+    has another claimed_by: `claim` rewrites it under the row lock, and PostgreSQL re-checks this
+    condition after waiting on that lock.
+    """
     stamp = now()
     with store.transaction() as tx:
         result = tx.connection.execute(
             update(outbox)
-            .where(outbox.c.id == text_id, outbox.c.claimed_by == worker, outbox.c.status == "sending",
-                   outbox.c.claimed_until >= stamp)
+            .where(outbox.c.id == text_id, outbox.c.claimed_by == worker, outbox.c.status == "sending")
             .values(claimed_until=stamp + lease, updated_at=stamp)
-        )  # fmt: skip
+        )
         return bool(result.rowcount)
 
 

@@ -22,11 +22,11 @@ from twilio.base.exceptions import TwilioException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ivr import gsm7, outbox
 from ivr.phone import mask
-from ivr.store import Store, now
+from ivr.store import Store, StoreError, now
 
 log = logging.getLogger("ivr.sms")
 
@@ -36,7 +36,9 @@ PERMANENT_CODES = frozenset({21211, 21214, 21408, 21610, 21612, 21614, 21606, 21
 
 
 class SendError(Exception):
-    def __init__(self, kind: Literal["permanent", "transient", "ambiguous"], reason: str) -> None:
+    """Why a send failed. "credentials": Twilio refused our account, not the text, so the text waits."""
+
+    def __init__(self, kind: Literal["permanent", "transient", "ambiguous", "credentials"], reason: str) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
@@ -101,8 +103,7 @@ def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
     """True when the connection was never made, so Twilio cannot have the text."""
     cause = error.args[0] if error.args else None
     cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError carries the cause as .reason
-    # NewConnectionError (refused, and NameResolutionError) is a ConnectTimeoutError in urllib3.
-    return isinstance(cause, ConnectTimeoutError)
+    return isinstance(cause, (NewConnectionError, ConnectTimeoutError))  # refused, no such host, timed out
 
 
 def _classify(error: TwilioException) -> SendError:
@@ -111,8 +112,8 @@ def _classify(error: TwilioException) -> SendError:
     reason = f"Twilio HTTP {status} error {code}"
     if status == 429 or (isinstance(status, int) and status >= 500):
         return SendError("transient", reason)
-    if status == 401:  # our credentials, not the text: retried, so a corrected token still sends it
-        return SendError("transient", f"{reason}: Twilio refused the account SID or auth token")
+    if status == 401:
+        return SendError("credentials", f"{reason}: Twilio refused the account SID or auth token")
     if code in PERMANENT_CODES or (isinstance(status, int) and 400 <= status < 500):
         return SendError("permanent", reason)
     return SendError("transient", reason)
@@ -143,6 +144,12 @@ class WorkerSettings:
     status_callback: str | None = None
 
 
+# How long a text waits when Twilio refuses our credentials, before it is tried again.
+CREDENTIALS_WAIT = timedelta(minutes=5)
+# How long the worker waits after the database failed it, at most (doubling from the poll interval).
+LONGEST_OUTAGE_WAIT = 60.0
+
+
 class Worker:
     def __init__(
         self,
@@ -164,18 +171,27 @@ class Worker:
 
     def run_once(self) -> int:
         """Claim and deliver one batch; how many texts it handled."""
-        texts = outbox.claim(self.store, self.name, batch=self.settings.batch, lease=self.settings.lease)
+        texts = outbox.claim(self.store, self.name, batch=self.batch(), lease=self.settings.lease)
         for text in texts:
             self.deliver(text)
         return len(texts)
 
+    def batch(self) -> int:
+        """No more texts a claim than can be sent, at the rate, well inside the claim's lease."""
+        return max(1, min(self.settings.batch, int(self.settings.lease.total_seconds() * self.settings.per_second / 2)))
+
     def run(self, *, poll: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
+        wait = poll
         while not stop():
             try:
                 handled = self.run_once()
-            except Exception:  # the database went away for a moment: the texts wait in the outbox
-                log.exception("%s: could not work the outbox; trying again", self.name)
-                handled = 0
+            except (StoreError, OSError) as error:  # the database went away: the texts wait in the outbox
+                log.error("%s: could not work the outbox (%s); trying again in %.0f s", self.name,
+                          type(error).__name__, wait)  # fmt: skip
+                self.sleep(wait)
+                wait = min(wait * 2, LONGEST_OUTAGE_WAIT)
+                continue
+            wait = poll
             if not handled:
                 self.sleep(poll)
 
@@ -202,6 +218,11 @@ class Worker:
         log.info("text %d (%s) to %s sent: %s", text.id, text.purpose, mask(text.to), sid)
 
     def failed_attempt(self, text: outbox.Text, attempts: int, error: SendError) -> None:
+        if error.kind == "credentials":  # no fault of the text's: it waits, its attempts untouched, for a fix
+            outbox.mark_retry(self.store, text.id, self.name, text.attempts, CREDENTIALS_WAIT, error.reason)
+            log.error("text %d waits: %s; set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and restart the worker",
+                      text.id, error.reason)  # fmt: skip
+            return
         if error.kind == "permanent":
             outbox.mark_failed(self.store, text.id, self.name, attempts, error.reason)
             log.warning("text %d to %s failed for good: %s", text.id, mask(text.to), error.reason)

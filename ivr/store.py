@@ -34,7 +34,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+# What the store raises when the database fails it, for callers that wait and try again.
+StoreError = SQLAlchemyError
 
 metadata = MetaData()
 
@@ -279,10 +282,14 @@ class Transaction:
 
     def holds(self, table: Table, key: str) -> bool:
         """Whether `table` already has the row with this idempotency key (a retried webhook's work)."""
-        return self.connection.execute(select(table.c.id).where(table.c.idempotency_key == key)).first() is not None
+        return holds(self.connection, table, key)
 
     def rows(self, table: Table) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in self.connection.execute(select(table))]
+
+
+def holds(connection: Connection, table: Table, key: str) -> bool:
+    return connection.execute(select(table.c.id).where(table.c.idempotency_key == key)).first() is not None
 
 
 def _read_call(connection: Connection, call_sid: str) -> CallRecord | None:

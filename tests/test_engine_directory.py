@@ -166,8 +166,19 @@ def test_keys_that_match_many_homes_go_to_the_unambiguous_entry(content: Content
     turn, state = engine.start(content, directory, caller=UNKNOWN)
     for given in (Keys("1"), Keys("5152")):
         turn, state = engine.advance(content, directory, state, given)
-    assert words(turn).startswith("Many homes share those keys")
+    assert words(turn).startswith("Those keys match too many homes to read out.")
     assert "press two keys" in words(turn) and state.candidates == ()
     turn, state = engine.advance(content, directory, state, Keys("53105022"))  # L 1 5 B
     assert "L for Lima, the number 1, the number 5, B for Bravo? That is Home VL15B." in words(turn)
 
+
+
+def test_four_matching_homes_are_still_read_back(content: Content) -> None:
+    two_more = [Home(ods=code, name=f"Home {code}") for code in ("VJ15A", "VK15C")]
+    directory = InMemoryDirectory([*HOMES, *two_more])  # with VL15A and VJ15B, four homes typed 5 1 5 2
+    matches = sorted(home.ods for home in directory.homes_for_keys("5152"))
+    assert len(matches) == 4, matches
+    turn, state = engine.start(content, directory, caller=UNKNOWN)
+    for given in (Keys("1"), Keys("5152")):
+        turn, state = engine.advance(content, directory, state, given)
+    assert words(turn).startswith("Is your O D S code") and len(state.candidates) == 4

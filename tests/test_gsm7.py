@@ -46,4 +46,5 @@ def test_typed_names_are_made_plain_for_a_text() -> None:
     assert gsm7.plain("St Mary\u2019s \u2013 \u201cThe Rise\u201d") == "St Mary's - \"The Rise\""
     assert gsm7.plain("Caf\u00e9 \u00c9lan") == "Caf\u00e9 \u00c9lan"  # é and É are GSM-7 already
     assert gsm7.plain("Home \u2603") == "Home ?"
+    assert gsm7.plain("\u00c1ras \u00d3g, Cr\u00e8che \u0141\u00f3d\u017a") == "Aras Og, Cr\u00e8che ?odz"
     assert gsm7.non_gsm7(gsm7.plain("\u0141\u00f3d\u017a \u2603 \u00a0")) == []

@@ -178,31 +178,60 @@ def test_twilio_unreachable_is_retried_without_a_lookup(store: Store) -> None:
     assert len(client.created) == 1
 
 
-def test_wrong_credentials_are_retried_not_failed(store: Store) -> None:
+def test_wrong_credentials_keep_the_text_waiting_without_using_its_attempts(store: Store) -> None:
+    """Twilio refusing our account is not the text's fault: however long until the token is fixed, it is kept."""
     queue(store)
-    client = RecordingHttpClient({"body 0": [401]})
-    drain(store, worker(store, client))
+    client = RecordingHttpClient({"body 0": [401] * 100})
+    runner = worker(store, client, max_attempts=4)
+    drain(store, runner)  # fifty refusals: many more than the text's four attempts
     (row,) = rows(store)
-    assert (row["status"], row["attempts"]) == ("sent", 2)
+    assert (row["status"], row["attempts"]) == ("pending", 0) and "refused the account" in row["error"]
+    client.script.clear()  # the token is put right
+    drain(store, runner)
+    (row,) = rows(store)
+    assert (row["status"], row["attempts"]) == ("sent", 1) and len(client.created) == 1
 
 
-def test_a_claim_that_ran_out_is_not_sent_by_its_old_worker(store: Store) -> None:
+def expire_claims(store: Store) -> None:
+    """Pacing or a slow send outlasted the claims still held."""
+    with store.transaction() as tx:
+        tx.connection.execute(outbox_table.update().where(outbox_table.c.status == "sending")
+                              .values(claimed_until=datetime(2000, 1, 1, tzinfo=UTC)))  # fmt: skip
+
+
+def test_a_claim_taken_over_is_not_sent_by_its_old_worker(store: Store) -> None:
     """A slow worker whose claim expired must leave the text to the worker that took it over."""
     queue(store, 2)
     client = RecordingHttpClient()
     slow, other = worker(store, client), worker(store, client)
     texts = outbox.claim(store, slow.name, batch=2, lease=WorkerSettings().lease)
     slow.deliver(texts[0])
-    with store.transaction() as tx:  # pacing or a slow send outlasted the claim on the second text
-        tx.connection.execute(outbox_table.update().where(outbox_table.c.status == "sending")
-                              .values(claimed_until=datetime(2000, 1, 1, tzinfo=UTC)))  # fmt: skip
+    expire_claims(store)
     taken = outbox.claim(store, other.name, batch=2, lease=WorkerSettings().lease)
     assert [text.body for text in taken] == ["body 1"]
+    slow.deliver(texts[1])  # the old worker gets round to it while the other holds it: it must not send
+    assert [data["Body"] for data in client.created] == ["body 0"]
     other.deliver(taken[0])  # looks first (it may have been sent), finds nothing, sends
-    slow.deliver(texts[1])  # then the old worker gets round to it
     assert sorted(data["Body"] for data in client.created) == ["body 0", "body 1"]
     assert [row["status"] for row in rows(store)] == ["sent", "sent"]
     assert rows(store)[1]["claimed_by"] == other.name
+
+
+def test_a_claim_that_ran_out_but_was_not_taken_is_still_sent(store: Store) -> None:
+    queue(store, 1)
+    client = RecordingHttpClient()
+    slow = worker(store, client)
+    (text,) = outbox.claim(store, slow.name, batch=1, lease=WorkerSettings().lease)
+    expire_claims(store)
+    slow.deliver(text)
+    assert [row["status"] for row in rows(store)] == ["sent"] and len(client.created) == 1
+
+
+def test_a_batch_fits_inside_its_claim_at_a_slow_rate(store: Store) -> None:
+    sender = TwilioSender(ACCOUNT, "token", from_number="+441234567890", http_client=RecordingHttpClient())
+    slow = Worker(store, sender, WorkerSettings(per_second=0.05, batch=10, lease=timedelta(seconds=120)))
+    assert slow.batch() == 3  # three texts at one each 20 s take a minute: half the lease
+    assert Worker(store, sender, WorkerSettings(per_second=0.001)).batch() == 1
 
 
 def test_a_lookup_that_fails_leaves_the_text_unknown(store: Store) -> None:
@@ -279,7 +308,10 @@ def test_several_workers_keep_to_one_rate_between_them(store: Store) -> None:
 
 
 def test_slots_reserved_at_once_never_coincide(store: Store) -> None:
-    """Workers racing for the next slot each get their own (FOR UPDATE on PostgreSQL, the write lock on SQLite)."""
+    """Workers racing for the next slot each get their own (FOR UPDATE on PostgreSQL, the write lock on SQLite).
+
+    Only PostgreSQL can show a race here: SQLite serialises every writing transaction.
+    """
     import threading
 
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -371,7 +403,10 @@ def test_status_callbacks_move_delivery_forward_only(client_app: Any, store: Sto
 
 
 def test_status_callbacks_racing_never_move_delivery_back(store: Store) -> None:
-    """Twilio may post 'sent' and 'delivered' at the same moment; the later state must stand."""
+    """Twilio may post 'sent' and 'delivered' at the same moment; the later state must stand.
+
+    Only PostgreSQL can show the race: SQLite's write lock serialises the callbacks whatever the code.
+    """
     import threading
 
     queue(store, 20)
@@ -427,9 +462,9 @@ def test_the_worker_carries_on_when_the_database_is_unreachable(caplog: pytest.L
     naps: list[float] = []
     runner = Worker(broken, sender, WorkerSettings(), sleep=naps.append)
     with caplog.at_level(logging.ERROR, logger="ivr.sms"):
-        runner.run(poll=1.0, stop=lambda: len(naps) >= 3)
-    assert naps == [1.0, 1.0, 1.0]  # it waited and tried again, three times, rather than dying
-    assert caplog.text.count("could not work the outbox; trying again") == 3
+        runner.run(poll=1.0, stop=lambda: len(naps) >= 8)
+    assert naps == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]  # it waits longer each time, rather than dying
+    assert caplog.text.count("could not work the outbox (OperationalError); trying again") == 8
 
 
 # --- what a caller may have texted, over the webhooks ---
@@ -445,6 +480,10 @@ def ask_for_text(client: Any, mobile: str = "07400123456", caller: str = LANDLIN
     """From the main menu: text me the checklist, key the mobile, confirm; what the caller hears after."""
     to_main_menu = "" if caller == LANDLINE else "2 "  # an unknown caller is first offered the ODS code
     simulator = simulate(client, f"{to_main_menu}5 {mobile}# 1", caller=caller)
+    return after_last_press(simulator)
+
+
+def after_last_press(simulator: Any) -> str:
     last_press = max(index for index, heard in enumerate(simulator.heard) if heard.who == "caller")
     return " ".join(heard.text for heard in simulator.heard[last_press + 1 :])
 
@@ -454,7 +493,7 @@ def test_a_second_text_of_a_kind_on_one_call_is_explained_not_dropped(store: Sto
     simulator = simulate(client, "5 07400123456# 1 5 07400987654# 1")
     heard = " ".join(h.text for h in simulator.heard)
     assert heard.count("The text is on its way") == 1
-    assert "already sent you that text on this call" in heard
+    assert "That text is already on its way from this call" in heard
     assert [row["to_number"] for row in rows(store)] == [MOBILE]
 
 
@@ -504,9 +543,11 @@ def test_numbers_that_are_not_uk_mobiles_are_explained_and_asked_again(
     store: Store, content: Content, keyed: str, why: str
 ) -> None:
     client = app_with(store, content)
-    body = ask_for_text(client, keyed)
-    assert "on its way" not in body and rows(store) == [], why
-    assert "mobile" in body, why
+    simulator = simulate(client, f"5 {keyed}#")  # what the caller hears straight after keying the number
+    heard = after_last_press(simulator)
+    assert heard.startswith("That does not look like a UK mobile number."), (why, heard)
+    assert "Please key in your mobile number" in heard and "I heard" not in heard, why
+    assert rows(store) == [], why
 
 
 def test_crown_dependency_mobiles_are_a_setting(store: Store, content: Content) -> None:
