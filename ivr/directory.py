@@ -83,6 +83,10 @@ class TextPolicy(Protocol):
 
     def refusal(self, to: str, purpose: str) -> Refusal | None: ...
 
+    def already_sent(self, purpose: str) -> bool:
+        """Whether this call has sent the text for `purpose`: asked before the caller keys a number for it."""
+        ...
+
 
 class OncePerCall:
     """The rehearsal's policy: nothing is really sent, so only a call's second text of a kind is refused,
@@ -96,3 +100,6 @@ class OncePerCall:
             return "already_sent"
         self.sent.add(purpose)  # None means the engine sends it
         return None
+
+    def already_sent(self, purpose: str) -> bool:
+        return purpose in self.sent

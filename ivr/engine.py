@@ -371,6 +371,8 @@ class _Call:
             if option.key == key:
                 if option.goto == self.content.meta.text_me and self.state.node not in self.content.text_flow:
                     topic = option.sms or self.content.meta.default_sms
+                    if self.texted_already(node, topic):
+                        return
                     self.update(topic=topic, resume_node=option.after or self.state.node, resume_step=0)
                 if option.use_registered and self.state.home_mobile:
                     self.update(mobile=self.state.home_mobile)
@@ -421,10 +423,21 @@ class _Call:
             self.spell()
             self.prompt(node, full=False)
         elif key == keys.text_me:
+            if self.texted_already(node, node.sms):
+                return
             self.update(topic=node.sms, resume_node=self.state.node, resume_step=step)
             self.enter(self.content.meta.text_me)
         else:
             self.wrong_key(node, key)
+
+    def texted_already(self, node: Menu | Steps, topic: str) -> bool:
+        """Before asking for a mobile: this call has sent that text, so say so and stay where the caller is."""
+        if not self.texting.already_sent(topic):
+            return False
+        self.update(attempts=0)
+        self.say(self.content.phrases.text_refused_already)
+        self.prompt(node, full=False)
+        return True
 
     def spell(self) -> None:
         phrases = self.content.phrases

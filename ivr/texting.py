@@ -35,7 +35,7 @@ class DailyCaps:
         if outbox.is_opted_out(self.store, to):
             log.info("a text to %s was refused: the number opted out", mask(to))
             return "opted_out"
-        if self.call_sid is not None and outbox.is_queued(self.store, outbox.call_text_key(self.call_sid, purpose)):
+        if self.already_sent(purpose):
             log.info("a second %r text on one call was refused", purpose)
             return "already_sent"
         limits = self.settings
@@ -49,6 +49,9 @@ class DailyCaps:
             log.warning("a text to %s was refused: a daily cap is reached", mask(to))
             return "limit"
         return None
+
+    def already_sent(self, purpose: str) -> bool:
+        return self.call_sid is not None and outbox.is_queued(self.store, outbox.call_text_key(self.call_sid, purpose))
 
 
 class InboundTexts:

@@ -490,10 +490,29 @@ def after_last_press(simulator: Any) -> str:
 
 def test_a_second_text_of_a_kind_on_one_call_is_explained_not_dropped(store: Store, content: Content) -> None:
     client = app_with(store, content)
-    simulator = simulate(client, "5 07400123456# 1 5 07400987654# 1")
-    heard = " ".join(h.text for h in simulator.heard)
-    assert heard.count("The text is on its way") == 1
-    assert "That text is already on its way from this call" in heard
+    simulator = simulate(client, "5 07400123456# 1 5")
+    heard = after_last_press(simulator)  # asked again: told at once, before keying a number for nothing
+    assert heard.startswith("That text is already on its way from this call") and "press 7." in heard
+    assert "key in your mobile" not in heard
+    assert [row["to_number"] for row in rows(store)] == [MOBILE]
+
+
+def test_a_text_already_queued_while_the_caller_keys_a_number_is_still_refused(
+    store: Store, content: Content
+) -> None:
+    """The check before sending stands too: the outbox's key for the call and purpose is the truth."""
+    client = app_with(store, content)
+    sid = "CA" + "8" * 32
+    base = {"CallSid": sid, "From": LANDLINE, "To": "+443300000000"}
+    post(client, "/voice", base)
+    post(client, "/voice/turn/0", {**base, "Digits": "5"})
+    post(client, "/voice/turn/1", {**base, "Digits": "07400987654"})  # read back for confirmation
+    with store.transaction() as tx:  # meanwhile the same call's checklist text reached the outbox
+        tx.enqueue_text(key=outbox.call_text_key(sid, "checklist"), call_sid=sid, purpose="checklist", to=MOBILE,
+                        body="checklist")  # fmt: skip
+    status, body = post(client, "/voice/turn/2", {**base, "Digits": "1"})
+    assert status == 200 and "That text is already on its way from this call" in body
+    assert_valid_twiml(body)
     assert [row["to_number"] for row in rows(store)] == [MOBILE]
 
 
