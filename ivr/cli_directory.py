@@ -85,7 +85,9 @@ def _read_with_progress(file: Path, layout: Layout | None) -> ParsedFile:
     columns = (TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(file.name, total=total)
-        return read_homes(file, layout=layout, on_row=lambda n: progress.update(task, completed=n))
+        parsed = read_homes(file, layout=layout, on_row=lambda n: progress.update(task, completed=n))
+        progress.update(task, completed=total)  # the header and blank lines are lines too: end full
+        return parsed
 
 
 def _report_bad(bad: tuple[BadRow, ...]) -> None:

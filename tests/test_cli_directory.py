@@ -467,3 +467,15 @@ def test_the_readme_documents_the_directory_commands() -> None:
     for command in ("homes import", "homes list", "homes show", "homes add", "homes remove", "escalations list",
                     "escalations close", "notice set", "notice show", "notice clear", "purge", "usage"):  # fmt: skip
         assert f"ivr {command}" in readme, f"the README does not show `ivr {command}`"
+
+
+def test_a_large_import_shows_its_progress_on_a_terminal(
+    ivr: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text("ods_code,name\n" + "".join(f"VLC{index:02d},Home {index}\n" for index in range(60)))
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then draws the bar as on a terminal
+    result = ivr("homes", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "reading many.csv" in result.stderr and "61/61" in result.stderr
+    assert "Added 60" in result.stdout
