@@ -123,6 +123,12 @@ def test_a_text_in_rehearsal_shows_the_message(content: Content) -> None:
     assert "ODS code VL15A; shared mailbox care.vl15a@nhs.net" in heard
 
 
+def test_a_second_text_of_a_kind_is_refused_as_on_the_phone(content: Content) -> None:
+    heard = rehearse(content, "5 07400123456# 1 5", ods="VL15A")
+    assert heard.count("Text: To ") == 1
+    assert "That text is already on its way from this call" in heard
+
+
 def test_every_scenario_node_is_one_of_the_three(content: Content) -> None:
     assert sorted(n.scenario for n in content.nodes.values() if isinstance(n, Steps) and n.scenario) == [1, 2, 3]
 
