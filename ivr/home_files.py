@@ -219,6 +219,11 @@ def _parse(path: Path, handle: TextIO, layout: Layout | None, on_row: Callable[[
         raise HomeFileError(f"{path}: is empty; there are no homes to read")
     chosen = layout or _detect(path, head)
     if chosen == "ods":
+        if all(len(cells) != ODS_COLUMN_COUNT for _, cells in head):
+            # --layout ods on another file: one clear refusal, not every row reported bad.
+            first_line, first = head[0]
+            raise HomeFileError(f"{path}: is not the ODS care-home file: line {first_line} has {len(first)} "
+                                f"columns, not {ODS_COLUMN_COUNT}; {LAYOUT_HELP}")  # fmt: skip
         parser: _RowParser = _ods_row
         data: Iterable[tuple[int, list[str]]] = chain(head, rows)
     else:

@@ -139,6 +139,8 @@ def test_a_dry_run_lists_the_homes_that_would_change(ivr: Run, tmp_path: Path) -
         pytest.param(b"\xff\xfeo\x00d\x00s\x00", [], "is UTF-16 text", id="utf-16"),
         pytest.param(b"", [], "is empty; there are no homes to read", id="empty"),
         pytest.param(b"name,postcode\nLindum,LN1\n", ["--layout", "simple"], "has no 'ods_code' column", id="no codes"),
+        pytest.param(b"ods_code,name\nVLC01,Lindum\n", ["--layout", "ods"],
+                     "is not the ODS care-home file: line 1 has 2 columns, not 27", id="not the ods file"),
         pytest.param(
             b'ods_code,name\nVLC01,"' + b"a" * 140_000 + b'"\n', [], "line 2 cannot be read as CSV", id="not csv"
         ),

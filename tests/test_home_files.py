@@ -315,11 +315,21 @@ def test_naming_the_wrong_layout_is_refused() -> None:
         read_homes(FIXTURES / "simple.csv", layout="cqc")
 
 
-def test_naming_the_ods_layout_for_a_file_with_a_header_makes_the_header_a_bad_row() -> None:
-    parsed = read_homes(FIXTURES / "simple.csv", layout="ods")
+def test_naming_the_ods_layout_for_another_file_refuses_the_file_not_each_row() -> None:
+    with pytest.raises(HomeFileError) as raised:
+        read_homes(FIXTURES / "simple.csv", layout="ods")
 
-    assert parsed.homes == ()
-    assert parsed.bad[0] == BadRow(1, "has 7 columns, not the 27 of the ODS care-home file")
+    assert "is not the ODS care-home file: line 1 has 7 columns, not 27" in str(raised.value)
+
+
+def test_an_ods_file_with_one_short_row_still_reports_just_that_row(tmp_path: Path) -> None:
+    good = ["VLC31", "THE OAKS"] + [""] * 7 + ["LN1 1AA"] + [""] * 17
+    path = write(tmp_path, ",".join(good) + "\n" + "VLC32,SHORT ROW\n")
+
+    parsed = read_homes(path, layout="ods")
+
+    assert [home.ods for home in parsed.homes] == ["VLC31"]
+    assert parsed.bad == (BadRow(2, "has 2 columns, not the 27 of the ODS care-home file"),)
 
 
 def test_unknown_layout_names_the_three(tmp_path: Path) -> None:
