@@ -22,7 +22,16 @@ from ivr.sms import ConsoleSender, TwilioSender, Worker, WorkerSettings
 from ivr.store import Store
 from ivr.store import outbox as outbox_table
 from ivr.web import create_app
-from tests.web_support import LANDLINE, TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign, simulate
+from tests.web_support import (
+    LANDLINE,
+    TOKEN,
+    FlaskTransport,
+    add_home,
+    assert_valid_messaging_twiml,
+    assert_valid_twiml,
+    sign,
+    simulate,
+)
 
 ACCOUNT = "AC" + "a" * 32
 MOBILE = "+447400123456"
@@ -349,6 +358,7 @@ def inbound(client: Any, body: str, sid: str) -> str:
     status, reply = post(client, "/sms", {"From": MOBILE, "To": "+443300000000", "Body": body, "MessageSid": sid})
     assert status == 200
     assert reply.startswith("<?xml") and "<Response" in reply
+    assert_valid_messaging_twiml(reply)
     return reply
 
 
