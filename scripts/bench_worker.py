@@ -19,8 +19,8 @@ from typing import Any
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from ivr.sms import TwilioSender, Worker, WorkerSettings
-from ivr.store import Store
+from ivr.store.database import Store
+from ivr.texts.sending import TwilioSender, Worker, WorkerSettings
 
 
 class AcceptingHttpClient(HttpClient):

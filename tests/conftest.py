@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.content import Content, load
-from ivr.directory import Home, InMemoryDirectory
+from ivr.content.model import Content, load
+from ivr.homes.directory import Home, InMemoryDirectory
 
 pytest_plugins = ["tests.databases"]  # the database fixtures, SQLite and PostgreSQL
 

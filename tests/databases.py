@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ivr.settings import Settings
-from ivr.store import Store
+from ivr.store.database import Store
 
 POSTGRES = os.environ.get("TEST_DATABASE_URL")
 

@@ -11,7 +11,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-from ivr import tts_worker
+from ivr.rehearsal import speech_worker
 
 
 class HangingEngine:
@@ -37,4 +37,4 @@ def crash() -> Any:
 ENGINES = {"hanging": HangingEngine, "crashing": crash}
 
 if __name__ == "__main__":
-    tts_worker.main(ENGINES[sys.argv[1]], sys.argv[2:4])
+    speech_worker.main(ENGINES[sys.argv[1]], sys.argv[2:4])

@@ -10,30 +10,30 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr import audio
-from ivr.cli import main
-from ivr.content import load
-from ivr.outline import utterances
-from ivr.voice import Synthesizer
+from ivr.cli.main import main
+from ivr.content.model import load
+from ivr.content.outline import utterances
+from ivr.rehearsal import audio_export
+from ivr.rehearsal.synthesis import Synthesizer
 from tests.test_speaker import NO_SOUND_PLAYER, VOICES
 
 
 def manifest(directory: Path) -> list[dict[str, str]]:
-    with (directory / audio.MANIFEST).open(encoding="utf-8", newline="") as handle:
+    with (directory / audio_export.MANIFEST).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
 def test_export_renders_each_prompt_once_and_then_only_what_changed(prompts_copy: Path, tmp_path: Path) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
-    items = list(audio.prompts(load(prompts_copy), VOICES))
+    items = list(audio_export.prompts(load(prompts_copy), VOICES))
     assert len(items) > len(list(utterances(load(prompts_copy))))  # the role-play lines are in it too
     with Synthesizer(cache, timeout=20) as synthesizer:
-        cold = audio.export(items, out, synthesizer)
+        cold = audio_export.export(items, out, synthesizer)
     assert cold.files == len(items) and cold.rendered == len({(i.text, i.voice) for i in items})
     rows = manifest(out)
     # In the content's order: the greeting, then the same greeting by the home's name.
     assert [row["node"] for row in rows][:3] == ["welcome", "welcome", "unknown_caller"]
-    assert rows[1]["text"].startswith(f"Hello, {audio.EXAMPLE_HOME}.")
+    assert rows[1]["text"].startswith(f"Hello, {audio_export.EXAMPLE_HOME}.")
     assert "{" not in "".join(row["text"] for row in rows)  # placeholders filled as on a call
     assert any("V, L, 1, 5, A" in row["text"] for row in rows)  # personalised prompts with the example code
     for row in rows:
@@ -41,26 +41,26 @@ def test_export_renders_each_prompt_once_and_then_only_what_changed(prompts_copy
             assert abs(sound.getnframes() / sound.getframerate() - float(row["seconds"])) < 0.01
 
     with Synthesizer(cache, timeout=20) as synthesizer:
-        warm = audio.export(items, out, synthesizer)
+        warm = audio_export.export(items, out, synthesizer)
     assert warm.rendered == 0 and warm.files == cold.files
 
     scenarios = prompts_copy / "scenarios.toml"
     text = scenarios.read_text(encoding="utf-8")
     scenarios.write_text(text.replace("It usually arrives within a minute.", "It usually comes quickly."))
-    changed = list(audio.prompts(load(prompts_copy), VOICES))
+    changed = list(audio_export.prompts(load(prompts_copy), VOICES))
     with Synthesizer(cache, timeout=20) as synthesizer:
-        again = audio.export(changed, out, synthesizer)
+        again = audio_export.export(changed, out, synthesizer)
     assert again.rendered == 1
     assert any("It usually comes quickly." in row["text"] for row in manifest(out))
 
 
 def test_files_of_removed_prompts_are_removed_and_others_kept(tmp_path: Path, prompts_copy: Path) -> None:
     out = tmp_path / "out"
-    items = list(audio.prompts(load(prompts_copy), VOICES))[:3]
+    items = list(audio_export.prompts(load(prompts_copy), VOICES))[:3]
     with Synthesizer(tmp_path / "cache", timeout=20) as synthesizer:
-        audio.export(items, out, synthesizer)
+        audio_export.export(items, out, synthesizer)
         (out / "notes.txt").write_text("mine")
-        audio.export(items[:1], out, synthesizer)
+        audio_export.export(items[:1], out, synthesizer)
     assert sorted(p.name for p in out.iterdir()) == ["manifest.csv", "notes.txt", "welcome-01.wav"]
 
 

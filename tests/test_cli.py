@@ -6,8 +6,8 @@ import re
 from click.testing import CliRunner
 
 from ivr import gsm7
-from ivr.cli import main
-from ivr.content import Content
+from ivr.cli.main import main
+from ivr.content.model import Content
 from tests.conftest import ROOT
 
 

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import insert, text
 
-from ivr import escalations, notice
-from ivr.cli import main
-from ivr.engine import CallState
-from ivr.store import Store, calls, now, outbox
-from ivr.store import escalations as escalations_table
+from ivr.cli.main import main
+from ivr.engine.flow import CallState
+from ivr.homes import escalations, notice
+from ivr.store.database import Store, calls, now, outbox
+from ivr.store.database import escalations as escalations_table
 from tests.databases import open_store
 from tests.test_home_files import SIMPLE_BAD_REASONS
 

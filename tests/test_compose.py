@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ivr import gsm7
-from ivr.compose import compose
-from ivr.content import Content
+from ivr.content.model import Content
+from ivr.texts.compose import compose
 
 
 def test_a_home_name_with_typography_keeps_the_text_in_gsm7(content: Content) -> None:

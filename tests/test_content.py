@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
-from ivr.content import Content, ContentError, Steps, load
+from ivr.cli.main import main
+from ivr.content.model import Content, ContentError, Steps, load
 from tests.conftest import PROMPTS
 
 

@@ -6,25 +6,25 @@ from collections import deque
 
 import pytest
 
-from ivr import engine
-from ivr.content import Content, Entry, Message
-from ivr.directory import Home, InMemoryDirectory
-from ivr.engine import CallState
-from ivr.turn import Ask, Hangup, Input, Keys, Pause, Say, SendSms, Silence, Speech, Turn, words
+from ivr.content.model import Content, Entry, Message
+from ivr.engine import flow
+from ivr.engine.flow import CallState
+from ivr.engine.turn import Ask, Digits, Hangup, Input, Pause, Say, SendSms, Silence, Speech, Turn, words
+from ivr.homes.directory import Home, InMemoryDirectory
 
-KEY_INPUTS: list[Input] = [*(Keys(k) for k in "0123456789*#"), Silence(), Speech("two"), Keys("12"), Keys("")]
+KEY_INPUTS: list[Input] = [*(Digits(k) for k in "0123456789*#"), Silence(), Speech("two"), Digits("12"), Digits("")]
 # Each entry is tried with valid, invalid, restarted, empty and spoken answers of its own kind.
 ENTRY_INPUTS: dict[str, list[Input]] = {
     "uk_mobile": [
-        Keys("07400123456#"), Keys("01522123456#"), Keys("0740*"), Keys("0740*07400123456#"), Keys("#"),
+        Digits("07400123456#"), Digits("01522123456#"), Digits("0740*"), Digits("0740*07400123456#"), Digits("#"),
         Silence(), Speech("oh seven four oh oh one two three four five six"),
     ],
-    "ticket_number": [Keys("123456#"), Keys("12#"), Keys("1*123456#"), Keys("#"), Silence()],
+    "ticket_number": [Digits("123456#"), Digits("12#"), Digits("1*123456#"), Digits("#"), Silence()],
     "ods_keys": [
-        Keys("5152#"), Keys("9999#"), Keys("12#"), Keys("#"), Silence(),
+        Digits("5152#"), Digits("9999#"), Digits("12#"), Digits("#"), Silence(),
         Speech("victor lima one five alpha"), Speech("hello"),
     ],
-    "ods_exact": [Keys("53105021#"), Keys("99999999#"), Keys("#"), Silence(), Speech("L for Lima 1 5 A")],
+    "ods_exact": [Digits("53105021#"), Digits("99999999#"), Digits("#"), Silence(), Speech("L for Lima 1 5 A")],
 }
 # Two homes typed with the same keys (L and J share 5, A and B share 2), one with a registered mobile.
 LANDLINE = "+441522123456"
@@ -65,7 +65,7 @@ def explore(content: Content, directory: InMemoryDirectory) -> dict[CallState, C
     seen: dict[CallState, CallState] = {}
     queue: deque[CallState] = deque()
     for ods, caller in ((None, None), ("VL15A", None), (None, LANDLINE)):
-        turn, state = engine.start(content, directory, ods=ods, caller=caller)
+        turn, state = flow.start(content, directory, ods=ods, caller=caller)
         _check_turn(turn, state, content)
         seen[_identity(state)] = state
         queue.append(state)
@@ -75,7 +75,7 @@ def explore(content: Content, directory: InMemoryDirectory) -> dict[CallState, C
             continue
         node = content.nodes[state.node]
         for given in ENTRY_INPUTS[node.check] if isinstance(node, Entry) else KEY_INPUTS:
-            turn, after = engine.advance(content, directory, state, given)
+            turn, after = flow.advance(content, directory, state, given)
             _check_turn(turn, after, content)
             key = _identity(after)
             if key not in seen:
@@ -102,7 +102,7 @@ def test_silence_always_ends_in_a_goodbye(content: Content, reachable: dict[Call
     for state in reachable.values():
         turns = 0
         while not state.ended:
-            turn, state = engine.advance(content, InMemoryDirectory(HOMES), state, Silence())
+            turn, state = flow.advance(content, InMemoryDirectory(HOMES), state, Silence())
             turns += 1
             assert turns <= 12, f"silence never ends the call from {state.node}"
         assert isinstance(turn[-1], Hangup)
@@ -120,18 +120,18 @@ def _walk(
     turns[0] is the main menu, as for a known home.
     """
     directory = InMemoryDirectory(HOMES)
-    turn, state = engine.start(content, directory, ods=ods, caller=caller, notice=notice)
+    turn, state = flow.start(content, directory, ods=ods, caller=caller, notice=notice)
     if ods is None and caller is None:
-        turn, state = engine.advance(content, directory, state, Keys("2"))
+        turn, state = flow.advance(content, directory, state, Digits("2"))
     turns = [turn]
     for given in keys:
-        turn, state = engine.advance(content, directory, state, given)
+        turn, state = flow.advance(content, directory, state, given)
         turns.append(turn)
     return turns, state
 
 
 def test_silence_and_wrong_keys_reprompt_then_fall_back(content: Content) -> None:
-    turns, state = _walk(content, [Silence(), Keys("#"), Silence()])
+    turns, state = _walk(content, [Silence(), Digits("#"), Silence()])
     assert words(turns[1]).startswith("Sorry, I did not hear a key. To find out")
     assert "Main menu." not in words(turns[1])  # the short re-prompt skips the introduction
     assert words(turns[2]).startswith("Sorry, hash is not one of the choices here. Let me go through it again.")
@@ -141,37 +141,37 @@ def test_silence_and_wrong_keys_reprompt_then_fall_back(content: Content) -> Non
     said = [step for step in fallback if isinstance(step, Say)]
     assert said[0].slow and said[0].text.count("0 3 3 3") == 2 and isinstance(fallback[1], Pause)
     assert "by text" in words(fallback) and isinstance(fallback[-1], Ask)
-    turn, state = engine.advance(content, InMemoryDirectory(), state, Silence())
+    turn, state = flow.advance(content, InMemoryDirectory(), state, Silence())
     assert "Goodbye" in words(turn) and isinstance(turn[-1], Hangup) and state.ended
 
 
 def test_reserved_keys(content: Content) -> None:
-    turns, _ = _walk(content, [Keys("1"), Keys("2"), Keys("*"), Keys("9"), Keys("0")])
+    turns, _ = _walk(content, [Digits("1"), Digits("2"), Digits("*"), Digits("9"), Digits("0")])
     assert words(turns[3]) == words(turns[2])  # star repeats
     assert words(turns[4]).startswith("Can you log in")  # nine goes back
     assert words(turns[5]).startswith("Main menu.")
 
 
 def test_slow_mode_lasts_for_the_rest_of_the_call(content: Content) -> None:
-    turns, state = _walk(content, [Keys("8"), Keys("3"), Keys("1")])
+    turns, state = _walk(content, [Digits("8"), Digits("3"), Digits("1")])
     assert state.slow
     for turn in turns[1:]:
         said = [step for step in turn if isinstance(step, Say)]
         assert said and all(step.slow for step in said)
         assert sum(isinstance(step, Pause) for step in turn) == len(said)
-    turns, state = _walk(content, [Keys("8"), Keys("8")])
+    turns, state = _walk(content, [Digits("8"), Digits("8")])
     assert not state.slow and words(turns[2]).startswith("Back to normal speed.")
 
 
 def test_steps_move_back_and_forth(content: Content) -> None:
-    turns, _ = _walk(content, [Keys("3"), Keys("1"), Keys("9"), Keys("9")])
+    turns, _ = _walk(content, [Digits("3"), Digits("1"), Digits("9"), Digits("9")])
     assert "Step 2 of 5" in words(turns[2]) and "Step 1 of 5" in words(turns[3])
     assert words(turns[4]).startswith("Main menu.")
 
 
 def test_text_me_takes_confirms_and_sends_then_resumes(content: Content) -> None:
-    keys = [Keys("2"), Keys("3"), Keys("1"), Keys("5"), Keys("0740*"), Keys("01522123456#"), Keys("07400123456#")]
-    turns, _ = _walk(content, [*keys, Keys("2"), Keys("07400 123457#"), Keys("1")], ods="VL15A")
+    keys = [Digits(k) for k in ("2", "3", "1", "5", "0740*", "01522123456#", "07400123456#")]
+    turns, _ = _walk(content, [*keys, Digits("2"), Digits("07400 123457#"), Digits("1")], ods="VL15A")
     assert words(turns[5]).startswith("Starting again.")
     assert words(turns[6]).startswith("That does not look like a UK mobile number.")
     assert words(turns[7]) .startswith("I heard 0 7 4 0 0, 1 2 3, 4 5 6.")
@@ -182,30 +182,30 @@ def test_text_me_takes_confirms_and_sends_then_resumes(content: Content) -> None
 
 
 def test_ods_is_read_back_and_spelled(content: Content) -> None:
-    turns, _ = _walk(content, [Keys("3"), Keys("1"), Keys("4")], ods="VL15A")
+    turns, _ = _walk(content, [Digits("3"), Digits("1"), Digits("4")], ods="VL15A")
     assert "Yours is V, L, 1, 5, A." in words(turns[1])
     assert "It should be care dot v, l, 1, 5, a at n, h, s dot net." in words(turns[2])
     assert "V for Victor, L for Lima, the number 1, the number 5, A for Alpha" in words(turns[3])
-    turns, _ = _walk(content, [Keys("3"), Keys("4")])
+    turns, _ = _walk(content, [Digits("3"), Digits("4")])
     assert "cannot spell it out" in words(turns[2])
 
 
 def test_a_state_that_no_longer_fits_restarts_politely(content: Content) -> None:
     stale = CallState(node="renamed_in_a_deploy", turn=4)
-    turn, state = engine.advance(content, InMemoryDirectory(), stale, Keys("1"))
+    turn, state = flow.advance(content, InMemoryDirectory(), stale, Digits("1"))
     assert words(turn).startswith("Sorry, something changed on our side.") and state.node == "main"
     past_the_end = CallState(node="checklist", step=42)
-    turn, state = engine.advance(content, InMemoryDirectory(), past_the_end, Keys("1"))
+    turn, state = flow.advance(content, InMemoryDirectory(), past_the_end, Digits("1"))
     assert state.node == "main"
 
 
 def test_state_round_trips_as_json(content: Content) -> None:
-    _, state = _walk(content, [Keys("3"), Keys("5"), Keys("07400123456#")], ods="VL15A")
+    _, state = _walk(content, [Digits("3"), Digits("5"), Digits("07400123456#")], ods="VL15A")
     assert CallState.model_validate_json(state.model_dump_json()) == state
 
 
 def test_a_known_landline_personalises_the_call(content: Content, directory: InMemoryDirectory) -> None:
-    _, state = engine.start(content, directory, caller="+441522123456")
+    _, state = flow.start(content, directory, caller="+441522123456")
     assert state.ods == "VL15A" and state.mailbox_address() == "care.vl15a@nhs.net"
-    _, state = engine.start(content, directory, caller="+441522999999")
+    _, state = flow.start(content, directory, caller="+441522999999")
     assert state.ods is None

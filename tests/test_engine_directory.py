@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ivr import engine
-from ivr.content import Content
-from ivr.directory import Home, InMemoryDirectory
-from ivr.engine import CallState
-from ivr.turn import Escalate, Input, Keys, SendSms, Silence, Speech, Turn, words
+from ivr.content.model import Content
+from ivr.engine import flow
+from ivr.engine.flow import CallState
+from ivr.engine.turn import Digits, Escalate, Input, SendSms, Silence, Speech, Turn, words
+from ivr.homes.directory import Home, InMemoryDirectory
 from tests.test_engine import HOMES, LANDLINE
 
 UNKNOWN = "+441522999999"
@@ -15,16 +15,16 @@ UNKNOWN = "+441522999999"
 def call(content: Content, keys: list[Input], *, caller: str | None = UNKNOWN, notice: str | None = None,
          crown: bool = False) -> tuple[list[Turn], CallState]:  # fmt: skip
     directory = InMemoryDirectory(HOMES)
-    turn, state = engine.start(content, directory, caller=caller, notice=notice)
+    turn, state = flow.start(content, directory, caller=caller, notice=notice)
     turns = [turn]
     for given in keys:
-        turn, state = engine.advance(content, directory, state, given, crown_dependency_mobiles=crown)
+        turn, state = flow.advance(content, directory, state, given, crown_dependency_mobiles=crown)
         turns.append(turn)
     return turns, state
 
 
 def test_a_known_landline_is_greeted_by_name_and_its_details_read_back(content: Content) -> None:
-    turns, state = call(content, [Keys("3"), Keys("1")], caller=LANDLINE)
+    turns, state = call(content, [Digits("3"), Digits("1")], caller=LANDLINE)
     assert words(turns[0]).startswith("Hello, Lindum House.") and "Main menu." in words(turns[0])
     assert "I do not recognise" not in words(turns[0])
     assert "Yours is V, L, 1, 5, A." in words(turns[1])
@@ -43,7 +43,7 @@ def test_an_unknown_number_is_told_once_and_offered_the_ods_code(content: Conten
 
 def test_ambiguous_keys_are_read_back_one_at_a_time_with_nato_words(content: Content) -> None:
     # 5 1 5 2 types both VJ15B and VL15A: each is offered in turn, by code and name.
-    turns, state = call(content, [Keys("1"), Keys("5152"), Keys("2"), Keys("1"), Keys("3")])
+    turns, state = call(content, [Digits("1"), Digits("5152"), Digits("2"), Digits("1"), Digits("3")])
     assert "J for Juliett, the number 1, the number 5, B for Bravo? That is Jasmine Court." in words(turns[2])
     assert "If that is right, press 1. If not, press 2." in words(turns[2])
     assert "L for Lima, the number 1, the number 5, A for Alpha? That is Lindum House." in words(turns[3])
@@ -56,7 +56,7 @@ def test_ambiguous_keys_are_read_back_one_at_a_time_with_nato_words(content: Con
 
 def test_keys_that_match_no_home_lead_to_the_unambiguous_entry(content: Content) -> None:
     # Not in the directory: each character is its key then its place, 0 for a digit: 6 1 is M, 9 2 is X.
-    turns, state = call(content, [Keys("1"), Keys("6219"), Keys("61209290"), Keys("1")])
+    turns, state = call(content, [Digits("1"), Digits("6219"), Digits("61209290"), Digits("1")])
     assert words(turns[2]).startswith("I cannot find a home with those keys")
     assert "For each of the four letters or numbers after the V, press two keys." in words(turns[2])
     assert "M for Mike, the number 2, X for X-ray, the number 9?" in words(turns[3])
@@ -65,60 +65,60 @@ def test_keys_that_match_no_home_lead_to_the_unambiguous_entry(content: Content)
 
 
 def test_refusing_every_candidate_falls_back_to_the_unambiguous_entry(content: Content) -> None:
-    turns, state = call(content, [Keys("1"), Keys("5152"), Keys("2"), Keys("2")])
+    turns, state = call(content, [Digits("1"), Digits("5152"), Digits("2"), Digits("2")])
     assert "press two keys" in words(turns[4]) and state.node == "ods_exact" and state.ods is None
 
 
 def test_a_wrong_entry_is_explained_and_asked_again(content: Content) -> None:
-    turns, state = call(content, [Keys("1"), Keys("51"), Keys("6219"), Keys("99999999")])
+    turns, state = call(content, [Digits("1"), Digits("51"), Digits("6219"), Digits("99999999")])
     assert words(turns[2]).startswith("Sorry, I need four keys")
     assert words(turns[4]).startswith("Sorry, that did not make a code.") and state.node == "ods_exact"
 
 
 def test_a_spoken_code_is_confirmed_on_the_keypad(content: Content) -> None:
-    turns, state = call(content, [Keys("1"), Speech("Victor, Lima one five, alpha."), Keys("1")])
+    turns, state = call(content, [Digits("1"), Speech("Victor, Lima one five, alpha."), Digits("1")])
     assert "L for Lima, the number 1, the number 5, A for Alpha? That is Lindum House." in words(turns[2])
     assert state.ods == "VL15A"
-    turns, state = call(content, [Keys("1"), Speech("M for Mike 2 X-ray 9")])
+    turns, state = call(content, [Digits("1"), Speech("M for Mike 2 X-ray 9")])
     assert "M for Mike, the number 2, X for X-ray, the number 9?" in words(turns[2])
-    turns, state = call(content, [Keys("1"), Speech("I don't know it")])
+    turns, state = call(content, [Digits("1"), Speech("I don't know it")])
     assert words(turns[2]).startswith("Sorry, I did not catch a whole code.") and state.node == "ods_keys"
 
 
 def test_the_ods_entry_asks_for_speech_too(content: Content) -> None:
-    turns, _ = call(content, [Keys("1")])
+    turns, _ = call(content, [Digits("1")])
     ask = turns[1][-1]
     assert getattr(ask, "speech", False) and getattr(ask, "mode", None) == "entry"
 
 
 def test_the_registered_mobile_is_offered_masked_on_a_call_from_the_homes_landline(content: Content) -> None:
-    turns, _ = call(content, [Keys("5"), Keys("1")], caller=LANDLINE)
+    turns, _ = call(content, [Digits("5"), Digits("1")], caller=LANDLINE)
     offer = words(turns[1])
     assert "the mobile registered for your home, the one ending 4, 5, 6." in offer
     assert "07400" not in offer and "1 2 3" not in offer
     sent = [step for step in turns[2] if isinstance(step, SendSms)]
     assert sent == [SendSms(purpose="checklist", to="+447400123456", ods="VL15A")]
     # Or another: the caller keys a different mobile, which is read back as usual.
-    turns, _state = call(content, [Keys("5"), Keys("2"), Keys("07400123457#"), Keys("1")], caller=LANDLINE)
+    turns, _state = call(content, [Digits("5"), Digits("2"), Digits("07400123457#"), Digits("1")], caller=LANDLINE)
     assert words(turns[2]).startswith("Please key in your mobile number")
     assert [s.to for s in turns[4] if isinstance(s, SendSms)] == ["+447400123457"]
 
 
 def test_without_a_registered_mobile_the_caller_is_asked_for_one(content: Content) -> None:
-    turns, _ = call(content, [Keys("2"), Keys("5")])
+    turns, _ = call(content, [Digits("2"), Digits("5")])
     assert words(turns[2]).startswith("Please key in your mobile number")
 
 
 def test_crown_dependency_mobiles_only_when_the_setting_allows(content: Content) -> None:
     guernsey = "07781123456#"
-    turns, state = call(content, [Keys("2"), Keys("5"), Keys(guernsey)])
+    turns, state = call(content, [Digits("2"), Digits("5"), Digits(guernsey)])
     assert words(turns[3]).startswith("That does not look like a UK mobile number.") and state.mobile is None
-    turns, state = call(content, [Keys("2"), Keys("5"), Keys(guernsey)], crown=True)
+    turns, state = call(content, [Digits("2"), Digits("5"), Digits(guernsey)], crown=True)
     assert words(turns[3]).startswith("I heard 0 7 7 8 1") and state.mobile == "+447781123456"
 
 
 def test_an_escalation_is_taken_read_back_and_recorded(content: Content) -> None:
-    keys: list[Input] = [Keys("7"), Keys("1"), Keys("12*4455667#"), Keys("2"), Keys("1")]
+    keys: list[Input] = [Digits("7"), Digits("1"), Digits("12*4455667#"), Digits("2"), Digits("1")]
     turns, _ = call(content, keys, caller=LANDLINE)
     assert words(turns[3]).startswith("What happened on the call?")  # star started the entry again
     assert "Ticket number 4, 4, 5, 5, 6, 6, 7, for V, L, 1, 5, A." in words(turns[4])
@@ -127,19 +127,19 @@ def test_an_escalation_is_taken_read_back_and_recorded(content: Content) -> None
     assert escalated == [Escalate(ticket="4455667", reason="leaver", ods="VL15A")]
     assert "digital team now has the ticket number" in words(turns[5])
     # The receipt by text carries the ticket, to the registered mobile offered.
-    turns, _state = call(content, [*keys, Keys("1"), Keys("1")], caller=LANDLINE)
+    turns, _state = call(content, [*keys, Digits("1"), Digits("1")], caller=LANDLINE)
     sent = [step for step in turns[7] if isinstance(step, SendSms)]
     assert sent == [SendSms(purpose="escalation_receipt", to="+447400123456", ods="VL15A", ticket="4455667",
                             reason="leaver")]  # fmt: skip
 
 
 def test_a_short_ticket_number_is_asked_again(content: Content) -> None:
-    turns, state = call(content, [Keys("2"), Keys("7"), Keys("1"), Keys("123#")])
+    turns, state = call(content, [Digits("2"), Digits("7"), Digits("1"), Digits("123#")])
     assert words(turns[4]).startswith("Sorry, that is not a ticket number") and state.node == "escalate_ticket"
 
 
 def test_no_ticket_number_gets_the_advice_to_ask_for_one(content: Content) -> None:
-    turns, _ = call(content, [Keys("2"), Keys("7"), Keys("2")])
+    turns, _ = call(content, [Digits("2"), Digits("7"), Digits("2")])
     assert "ask them for a ticket number" in words(turns[3])
 
 
@@ -154,8 +154,8 @@ def test_the_operators_notice_follows_the_greeting(content: Content) -> None:
 
 
 def test_the_scenarios_heard_are_counted_once_each(content: Content) -> None:
-    _, state = call(content, [Keys("2"), Keys("2"), Keys("1"), Keys("0"), Keys("2"), Keys("1"), Keys("0"),
-                              Keys("2"), Keys("3")])  # fmt: skip
+    _, state = call(content, [Digits("2"), Digits("2"), Digits("1"), Digits("0"), Digits("2"), Digits("1"), Digits("0"),
+                              Digits("2"), Digits("3")])  # fmt: skip
     assert state.scenarios == (1, 3)
 
 
@@ -163,12 +163,12 @@ def test_keys_that_match_many_homes_go_to_the_unambiguous_entry(content: Content
     # Five homes typed 5 1 5 2 (J, K or L, then 1 5, then A, B or C): more than a caller can hear one by one.
     many = [Home(ods=code, name=f"Home {code}") for code in ("VJ15A", "VJ15B", "VK15A", "VK15C", "VL15B")]
     directory = InMemoryDirectory([*HOMES, *many])
-    turn, state = engine.start(content, directory, caller=UNKNOWN)
-    for given in (Keys("1"), Keys("5152")):
-        turn, state = engine.advance(content, directory, state, given)
+    turn, state = flow.start(content, directory, caller=UNKNOWN)
+    for given in (Digits("1"), Digits("5152")):
+        turn, state = flow.advance(content, directory, state, given)
     assert words(turn).startswith("Those keys match too many homes to read out.")
     assert "press two keys" in words(turn) and state.candidates == ()
-    turn, state = engine.advance(content, directory, state, Keys("53105022"))  # L 1 5 B
+    turn, state = flow.advance(content, directory, state, Digits("53105022"))  # L 1 5 B
     assert "L for Lima, the number 1, the number 5, B for Bravo? That is Home VL15B." in words(turn)
 
 
@@ -178,7 +178,7 @@ def test_four_matching_homes_are_still_read_back(content: Content) -> None:
     directory = InMemoryDirectory([*HOMES, *two_more])  # with VL15A and VJ15B, four homes typed 5 1 5 2
     matches = sorted(home.ods for home in directory.homes_for_keys("5152"))
     assert len(matches) == 4, matches
-    turn, state = engine.start(content, directory, caller=UNKNOWN)
-    for given in (Keys("1"), Keys("5152")):
-        turn, state = engine.advance(content, directory, state, given)
+    turn, state = flow.start(content, directory, caller=UNKNOWN)
+    for given in (Digits("1"), Digits("5152")):
+        turn, state = flow.advance(content, directory, state, given)
     assert words(turn).startswith("Is your O D S code") and len(state.candidates) == 4

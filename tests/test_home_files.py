@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.home_files import BadRow, HomeFileError, HomeRecord, ParsedFile, read_homes, record_from_fields
+from ivr.homes.files import BadRow, HomeFileError, HomeRecord, ParsedFile, read_homes, record_from_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "homes"

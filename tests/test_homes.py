@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, select
 
-from ivr import homes
-from ivr.directory import Home, keys_for
-from ivr.home_files import read_homes
-from ivr.homes import ImportPlan, StoreDirectory
-from ivr.store import Store, care_homes, home_landlines
+from ivr.homes import directory_store
+from ivr.homes.directory import Home, keys_for
+from ivr.homes.directory_store import ImportPlan, StoreDirectory
+from ivr.homes.files import read_homes
+from ivr.store.database import Store, care_homes, home_landlines
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "homes"
 
@@ -49,7 +49,8 @@ FILES = ["simple.csv", "cqc_active_locations.csv", "ecarehomesite.csv"]
 def import_file(store: Store, path: Path, *, dry_run: bool = False) -> ImportPlan:
     """What `ivr homes import` does: the file's own layout says whether it carries mobiles and mailboxes."""
     parsed = read_homes(path)
-    return homes.import_records(store, parsed.homes, carries_contacts=parsed.layout == "simple", dry_run=dry_run)
+    simple = parsed.layout == "simple"
+    return directory_store.import_records(store, parsed.homes, carries_contacts=simple, dry_run=dry_run)
 
 
 def rows(store: Store, table: Table) -> list[tuple[Any, ...]]:
@@ -63,7 +64,7 @@ def snapshot(store: Store) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]
     return rows(store, care_homes), rows(store, home_landlines)
 
 
-def write(tmp_path: Path, text: str, name: str = "homes.csv") -> Path:
+def write(tmp_path: Path, text: str, name: str = "directory_store.csv") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
@@ -98,8 +99,8 @@ def test_importing_each_layout_puts_its_homes_in_the_directory(
         assert directory.homes_for_keys(keys_for(home.ods)) == [home]
     for code in absent:
         assert directory.home(code) is None
-    assert homes.homes(upgraded) == expected
-    assert homes.count(upgraded) == len(expected)
+    assert directory_store.homes(upgraded) == expected
+    assert directory_store.count(upgraded) == len(expected)
     assert len(rows(upgraded, home_landlines)) == sum(len(home.landlines) for home in expected)
     assert directory.home_for_landline("+441522999999") is None
 
@@ -117,19 +118,20 @@ def test_the_keypad_column_holds_the_keys_that_type_the_code(upgraded: Store) ->
 def test_search_matches_part_of_a_name_code_or_postcode_in_any_case(upgraded: Store) -> None:
     import_file(upgraded, FIXTURES / "simple.csv")
 
-    assert [home.ods for home in homes.homes(upgraded, search="witham")] == ["VLC02"]
-    assert [home.ods for home in homes.homes(upgraded, search="vlc0")] == [f"VLC0{n}" for n in range(1, 7)]
-    assert [home.ods for home in homes.homes(upgraded, search="pe11")] == ["VLC03"]
-    assert [home.ods for home in homes.homes(upgraded, search="HOME")] == ["VLC01", "VLC02", "VLC03"]
-    assert [home.ods for home in homes.homes(upgraded, limit=2)] == ["VLC01", "VLC02"]
-    assert homes.homes(upgraded, search="nowhere") == []
-    assert homes.homes(upgraded, search="_") == [] and homes.homes(upgraded, search="%") == []  # not wildcards
+    assert [home.ods for home in directory_store.homes(upgraded, search="witham")] == ["VLC02"]
+    assert [home.ods for home in directory_store.homes(upgraded, search="vlc0")] == [f"VLC0{n}" for n in range(1, 7)]
+    assert [home.ods for home in directory_store.homes(upgraded, search="pe11")] == ["VLC03"]
+    assert [home.ods for home in directory_store.homes(upgraded, search="HOME")] == ["VLC01", "VLC02", "VLC03"]
+    assert [home.ods for home in directory_store.homes(upgraded, limit=2)] == ["VLC01", "VLC02"]
+    assert directory_store.homes(upgraded, search="nowhere") == []
+    # not wildcards
+    assert directory_store.homes(upgraded, search="_") == [] and directory_store.homes(upgraded, search="%") == []
 
 
 def test_a_national_file_with_no_number_for_a_home_keeps_its_landlines(upgraded: Store, tmp_path: Path) -> None:
-    homes.add(upgraded, Home(ods="VLC70", name="THE OAKS", landlines=("+441522530100",)))
+    directory_store.add(upgraded, Home(ods="VLC70", name="THE OAKS", landlines=("+441522530100",)))
     import_file(upgraded, write(tmp_path, ods_line("VLC70", "THE OAKS", "")))
-    found = homes.StoreDirectory(upgraded).home_for_landline("+441522530100")
+    found = directory_store.StoreDirectory(upgraded).home_for_landline("+441522530100")
     assert found is not None and found.ods == "VLC70"
 
 
@@ -208,7 +210,7 @@ def test_only_the_homes_that_change_are_written(upgraded: Store, tmp_path: Path)
 )
 def test_a_national_file_keeps_the_mobile_and_mailbox_set_by_hand(upgraded: Store, name: str, expected: Home) -> None:
     by_hand = Home(expected.ods, "Old Name", ("+441522500999",), "+447400111222", "manager.home@nhs.net", None)
-    assert homes.add(upgraded, by_hand) == "added"
+    assert directory_store.add(upgraded, by_hand) == "added"
 
     plan = import_file(upgraded, FIXTURES / name)
 
@@ -228,7 +230,7 @@ def test_a_national_file_keeps_the_mobile_and_mailbox_set_by_hand(upgraded: Stor
 
 
 def test_a_national_file_keeps_a_postcode_it_does_not_give(upgraded: Store, tmp_path: Path) -> None:
-    homes.add(upgraded, Home("VLC31", "The Oaks", ("+441522530100",), None, None, "LN4 2AA"))
+    directory_store.add(upgraded, Home("VLC31", "The Oaks", ("+441522530100",), None, None, "LN4 2AA"))
 
     import_file(upgraded, write(tmp_path, ods_line("VLC31", "THE OAKS CARE HOME", "01522 530100", postcode="")))
 
@@ -238,8 +240,10 @@ def test_a_national_file_keeps_a_postcode_it_does_not_give(upgraded: Store, tmp_
 
 
 def test_our_simple_file_replaces_the_mobile_and_mailbox(upgraded: Store) -> None:
-    homes.add(upgraded, Home("VLC01", "Wragby Road", ("+441522500100",), "+447400111222", "wragby@nhs.net", "LN2 4PX"))
-    homes.add(upgraded, Home("VLC03", "Fenland Lodge", ("+441775720300",), "+447400999888", "fenland@nhs.net"))
+    wragby = Home("VLC01", "Wragby Road", ("+441522500100",), "+447400111222", "wragby@nhs.net", "LN2 4PX")
+    directory_store.add(upgraded, wragby)
+    fenland = Home("VLC03", "Fenland Lodge", ("+441775720300",), "+447400999888", "fenland@nhs.net")
+    directory_store.add(upgraded, fenland)
 
     plan = import_file(upgraded, FIXTURES / "simple.csv")
 
@@ -323,7 +327,7 @@ def test_a_landline_two_homes_share_recognises_neither(upgraded: Store, tmp_path
     found = directory.home_for_landline("+441775720300")
     assert found is not None and found.ods == "VLC03"
 
-    assert homes.remove(upgraded, "VLC02")
+    assert directory_store.remove(upgraded, "VLC02")
 
     found = directory.home_for_landline("+441522500500")  # now only one home has it
     assert found is not None and found.ods == "VLC01"
@@ -340,7 +344,7 @@ def test_homes_for_keys_gives_every_home_the_keys_type_in_code_order(upgraded: S
         Home("VL15D", "Other Keys House"),
     ]
     for home in added:
-        assert homes.add(upgraded, home) == "added"
+        assert directory_store.add(upgraded, home) == "added"
     directory = StoreDirectory(upgraded)
 
     assert keys_for("VL15A") == keys_for("VJ15B") == keys_for("VK15C") == "5152"
@@ -355,22 +359,22 @@ def test_homes_for_keys_gives_every_home_the_keys_type_in_code_order(upgraded: S
 def test_add_says_whether_it_added_changed_or_left_a_home(upgraded: Store) -> None:
     home = Home("VLC01", "Wragby Road", ("+441522500100",), "+447400123456", None, "LN2 4PX")
 
-    assert homes.add(upgraded, home) == "added"
+    assert directory_store.add(upgraded, home) == "added"
     before = snapshot(upgraded)
-    assert homes.add(upgraded, home) == "unchanged"
+    assert directory_store.add(upgraded, home) == "unchanged"
     assert snapshot(upgraded) == before
-    assert homes.add(upgraded, Home("VLC01", "Wragby Road", ("+441522500101",))) == "changed"
+    assert directory_store.add(upgraded, Home("VLC01", "Wragby Road", ("+441522500101",))) == "changed"
 
     assert StoreDirectory(upgraded).home("VLC01") == Home("VLC01", "Wragby Road", ("+441522500101",))
     assert StoreDirectory(upgraded).home_for_landline("+441522500100") is None
 
 
 def test_remove_takes_the_landlines_with_it(upgraded: Store) -> None:
-    homes.add(upgraded, Home("VLC01", "Wragby Road", ("+441522500100", "+441522500101")))
-    homes.add(upgraded, Home("VLC02", "Witham View", ("+441205360200",)))
+    directory_store.add(upgraded, Home("VLC01", "Wragby Road", ("+441522500100", "+441522500101")))
+    directory_store.add(upgraded, Home("VLC02", "Witham View", ("+441205360200",)))
     directory = StoreDirectory(upgraded)
 
-    assert homes.remove(upgraded, "VLC01")
+    assert directory_store.remove(upgraded, "VLC01")
 
     assert directory.home("VLC01") is None
     assert directory.home_for_landline("+441522500100") is None
@@ -378,5 +382,5 @@ def test_remove_takes_the_landlines_with_it(upgraded: Store) -> None:
     assert directory.homes_for_keys(keys_for("VLC01")) == []
     assert rows(upgraded, home_landlines) == [("+441205360200", "VLC02")]
     assert directory.home("VLC02") == Home("VLC02", "Witham View", ("+441205360200",))
-    assert not homes.remove(upgraded, "VLC01")  # nothing left to remove
-    assert homes.count(upgraded) == 1
+    assert not directory_store.remove(upgraded, "VLC01")  # nothing left to remove
+    assert directory_store.count(upgraded) == 1

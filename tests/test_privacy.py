@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from ivr import privacy
-from ivr.store import Store, now, outbox
+from ivr.store.database import Store, now, outbox
 
 
 @pytest.fixture()

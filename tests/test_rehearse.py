@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
-from ivr.content import Content, Steps
-from ivr.directory import InMemoryDirectory
-from ivr.rehearse import Rehearsal, ScriptedKeypad, transcript
+from ivr.cli.main import main
+from ivr.content.model import Content, Steps
+from ivr.homes.directory import InMemoryDirectory
+from ivr.rehearsal.session import Rehearsal, ScriptedKeypad, transcript
 
 HELPDESK_SPOKEN = "0 3 3 3, 2 0 0, 1 1 3 3"
 

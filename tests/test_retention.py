@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, insert, select
 
-from ivr import homes, notice, retention
-from ivr import outbox as outbox_store
-from ivr.directory import Home
-from ivr.engine import CallState
-from ivr.retention import Purged
-from ivr.store import (
+from ivr.engine.flow import CallState
+from ivr.homes import directory_store, notice
+from ivr.homes.directory import Home
+from ivr.store import retention
+from ivr.store.database import (
     Store,
     calls,
     care_homes,
@@ -24,6 +23,8 @@ from ivr.store import (
     outbox,
     usage_counts,
 )
+from ivr.store.retention import Purged
+from ivr.texts import outbox as outbox_store
 
 NOW = datetime(2025, 3, 31, 12, 0, tzinfo=UTC)  # the purge's clock, so every cutoff and day is known
 
@@ -105,7 +106,7 @@ def filled(upgraded: Store) -> Store:
     outbox_store.opt_out(upgraded, "+447400999888")
     with upgraded.transaction() as tx:
         tx.connection.execute(insert(opt_outs).values(number="+447400111222", opted_out_at=ago(400)))
-    homes.add(upgraded, Home("VLC01", "Wragby Road Care Home", ("+441522500100",), "+447400123456"))
+    directory_store.add(upgraded, Home("VLC01", "Wragby Road Care Home", ("+441522500100",), "+447400123456"))
     notice.set_notice(upgraded, "NHSmail is down this morning.", None)
     return upgraded
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr import roleplay
-from ivr.cli import main
-from ivr.content import Content
-from ivr.player import Player
-from ivr.rehearse import RolePlay, ScriptedKeypad, transcript
-from ivr.speaker import Speaker
-from ivr.voice import Synthesizer
+from ivr.cli.main import main
+from ivr.content.model import Content
+from ivr.rehearsal import roleplay
+from ivr.rehearsal.player import Player
+from ivr.rehearsal.session import RolePlay, ScriptedKeypad, transcript
+from ivr.rehearsal.speaker import Speaker
+from ivr.rehearsal.synthesis import Synthesizer
 from tests.test_speaker import VOICES
 
 YOUR_TURN = "You: Your turn. Answer out loud, then press any key."

@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
-from ivr.content import Content
+from ivr.content.model import Content
+from ivr.phone_line.web import create_app, public_url
 from ivr.settings import Settings
-from ivr.store import Store
-from ivr.web import create_app, public_url
+from ivr.store.database import Store
 from tests.web_support import TOKEN, assert_valid_twiml, sign
 
 # Twilio's published worked example: this token, URL and these parameters give this signature.

@@ -14,14 +14,14 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from ivr import outbox
-from ivr.cli_phone import worker_for
-from ivr.content import Content
+from ivr.cli.phone_line import worker_for
+from ivr.content.model import Content
+from ivr.phone_line.web import create_app
 from ivr.settings import Settings
-from ivr.sms import ConsoleSender, TwilioSender, Worker, WorkerSettings
-from ivr.store import Store
-from ivr.store import outbox as outbox_table
-from ivr.web import create_app
+from ivr.store.database import Store
+from ivr.store.database import outbox as outbox_table
+from ivr.texts import outbox
+from ivr.texts.sending import ConsoleSender, TwilioSender, Worker, WorkerSettings
 from tests.web_support import (
     LANDLINE,
     TOKEN,
@@ -471,7 +471,7 @@ def test_the_worker_carries_on_when_the_database_is_unreachable(caplog: pytest.L
     sender = TwilioSender(ACCOUNT, "token", from_number="+441234567890", http_client=RecordingHttpClient())
     naps: list[float] = []
     runner = Worker(broken, sender, WorkerSettings(), sleep=naps.append)
-    with caplog.at_level(logging.ERROR, logger="ivr.sms"):
+    with caplog.at_level(logging.ERROR, logger="ivr.texts.sending"):
         runner.run(poll=1.0, stop=lambda: len(naps) >= 8)
     assert naps == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]  # it waits longer each time, rather than dying
     assert caplog.text.count("could not work the outbox (OperationalError); trying again") == 8

@@ -6,15 +6,17 @@ import sys
 import time
 from pathlib import Path
 
-from ivr.content import Content
-from ivr.directory import InMemoryDirectory
-from ivr.player import Playback, Player, Playing
-from ivr.rehearse import Rehearsal, ScriptedKeypad, transcript
-from ivr.speaker import Speaker
-from ivr.voice import Synthesizer, Voice, Voices
+from ivr.content.model import Content
+from ivr.homes.directory import InMemoryDirectory
+from ivr.rehearsal.player import Playback, Player, Playing
+from ivr.rehearsal.session import Rehearsal, ScriptedKeypad, transcript
+from ivr.rehearsal.speaker import Speaker
+from ivr.rehearsal.synthesis import RehearsalVoice, Synthesizer, Voices
 from tests.test_voice import fake_worker
 
-VOICES = Voices(companion=Voice("en-gb", 150), slow=Voice("en-gb", 110), helpdesk=Voice("en-gb+f3", 150))
+VOICES = Voices(
+    companion=RehearsalVoice("en-gb", 150), slow=RehearsalVoice("en-gb", 110), helpdesk=RehearsalVoice("en-gb+f3", 150)
+)
 # Stands in for aplay: plays "for" half a minute unless stopped. Sound devices are not needed.
 LONG_PLAYER = [sys.executable, "-c", "import time; time.sleep(30)"]
 NO_SOUND_PLAYER = [sys.executable, "-c", "import sys; sys.exit('aplay: main:831: audio open error: no soundcards')"]

@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import inspect
 
-from ivr.content import Content
+from ivr.content.model import Content
+from ivr.phone_line.web import create_app
 from ivr.settings import Settings
-from ivr.store import DuplicateCall, Store, calls, outbox
-from ivr.web import create_app
+from ivr.store.database import DuplicateCall, Store, calls, outbox
 from tests.web_support import TOKEN, FlaskTransport, add_home, sign
 
 

@@ -6,7 +6,7 @@ import pytest
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.twiml import Voice, apology
+from ivr.phone_line.twiml import TwilioVoice, apology
 from tests.web_support import assert_valid_messaging_twiml, assert_valid_twiml
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -36,7 +36,7 @@ def test_a_put_through_as_twilio_documents_it_is_valid() -> None:
 
 
 def test_the_apology_is_valid() -> None:
-    body = apology("0 3 3 3, 2 0 0, 1 1 3 3", Voice(), "Sorry.", "Ring {helpdesk}.", "Goodbye.")
+    body = apology("0 3 3 3, 2 0 0, 1 1 3 3", TwilioVoice(), "Sorry.", "Ring {helpdesk}.", "Goodbye.")
     assert_valid_twiml(body)
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from ivr import speech
-from ivr.content import Content, Menu, Message
-from ivr.voice import SynthesisFailed, Synthesizer, Voice, wav_seconds
+from ivr.content.model import Content, Menu, Message
+from ivr.rehearsal.synthesis import RehearsalVoice, SynthesisFailed, Synthesizer, wav_seconds
 from tests.conftest import ROOT
 
-VOICE = Voice("en-gb", 150)
+VOICE = RehearsalVoice("en-gb", 150)
 
 
 def fake_worker(engine: str) -> list[str]:
@@ -39,7 +39,7 @@ def test_a_slower_rate_makes_a_longer_file_and_a_cache_entry_of_its_own(tmp_path
     text = "Press 1 for the next step, or star to hear this one again."
     with Synthesizer(tmp_path, timeout=20) as synthesizer:
         normal = synthesizer.render(text, VOICE)
-        slow = synthesizer.render(text, Voice("en-gb", 100))
+        slow = synthesizer.render(text, RehearsalVoice("en-gb", 100))
         assert normal != slow and wav_seconds(slow) > 1.2 * wav_seconds(normal)
         assert synthesizer.render(text, VOICE) == normal
         assert synthesizer.rendered == 2  # the third was the cache's
@@ -50,13 +50,13 @@ def test_the_helpdesk_voice_is_another_voice(content: Content, tmp_path: Path) -
     assert isinstance(menu, Menu)
     with Synthesizer(tmp_path, timeout=20) as synthesizer:
         ours = synthesizer.render(menu.say, VOICE).read_bytes()
-        theirs = synthesizer.render(menu.say, Voice("en-gb+f3", 150)).read_bytes()
+        theirs = synthesizer.render(menu.say, RehearsalVoice("en-gb+f3", 150)).read_bytes()
     assert ours != theirs
 
 
 def test_a_language_with_no_voice_fails_with_a_reason(tmp_path: Path) -> None:
     with Synthesizer(tmp_path, timeout=20) as synthesizer, pytest.raises(SynthesisFailed, match="no xx voice"):
-        synthesizer.render("Hello.", Voice("xx", 150))
+        synthesizer.render("Hello.", RehearsalVoice("xx", 150))
     assert not list(tmp_path.glob("*"))  # nothing half-made left in the cache
 
 

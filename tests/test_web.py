@@ -9,15 +9,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr import engine, homes
-from ivr.content import Content, Entry
-from ivr.directory import InMemoryDirectory
-from ivr.engine import CallState
-from ivr.rehearse import Rehearsal, ScriptedKeypad
+from ivr.content.model import Content, Entry
+from ivr.engine import flow
+from ivr.engine.flow import CallState
+from ivr.engine.turn import Digits, Speech
+from ivr.homes import directory_store
+from ivr.homes.directory import InMemoryDirectory
+from ivr.phone_line.web import ConfigurationError, create_app
+from ivr.rehearsal.session import Rehearsal, ScriptedKeypad
 from ivr.settings import Settings
-from ivr.store import Store, calls, outbox
-from ivr.turn import Keys, Speech
-from ivr.web import ConfigurationError, create_app
+from ivr.store.database import Store, calls, outbox
 from tests.test_engine import ENTRY_INPUTS, HOMES, KEY_INPUTS, explore
 from tests.web_support import BASE, TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign, simulate
 
@@ -86,7 +87,7 @@ def test_every_state_over_http_answers_valid_twiml(client: FlaskClient, store: S
     with the in-memory directory: the store-backed directory answers the same.
     """
     for home in HOMES:
-        homes.add(store, home)
+        directory_store.add(store, home)
     directory = InMemoryDirectory(HOMES)
     shapes: dict[tuple[object, ...], CallState] = {}
     for state in explore(content, directory).values():
@@ -101,7 +102,7 @@ def test_every_state_over_http_answers_valid_twiml(client: FlaskClient, store: S
             _fork(store, state, sid)
             path = f"/voice/turn/{state.turn}"
             params = call_params(sid)
-            if isinstance(given, Keys):
+            if isinstance(given, Digits):
                 params["Digits"] = given.digits.removesuffix("#") if isinstance(node, Entry) else given.digits
             elif isinstance(given, Speech):
                 params["SpeechResult"] = given.text
@@ -111,8 +112,8 @@ def test_every_state_over_http_answers_valid_twiml(client: FlaskClient, store: S
             assert status == 200, (state, given, body)
             assert_valid_twiml(body)
             after = CallState.model_validate_json(store.read_call(sid).state)  # type: ignore[union-attr]
-            given_over_phone = Keys(params["Digits"]) if "Digits" in params else given
-            _, expected = engine.advance(content, directory, state, given_over_phone)
+            given_over_phone = Digits(params["Digits"]) if "Digits" in params else given
+            _, expected = flow.advance(content, directory, state, given_over_phone)
             assert after == expected, (state, given)
     print(f"\n{len(shapes)} shapes of state, {requests} signed requests")
     assert len(shapes) > 1000

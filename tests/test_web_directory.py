@@ -12,15 +12,15 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from lxml import etree
 
-from ivr import escalations, notice
-from ivr.callsim import CallSimulator
-from ivr.cli import main
-from ivr.content import Content
-from ivr.directory import Home
+from ivr.cli.main import main
+from ivr.content.model import Content
+from ivr.homes import escalations, notice
+from ivr.homes.directory import Home
+from ivr.phone_line.callsim import CallSimulator
+from ivr.phone_line.web import create_app
 from ivr.settings import Settings
-from ivr.store import Store, outbox
-from ivr.store import escalations as escalations_table
-from ivr.web import create_app
+from ivr.store.database import Store, outbox
+from ivr.store.database import escalations as escalations_table
 from tests.web_support import LANDLINE, TOKEN, add_home, simulate
 
 UNKNOWN = "+441522999999"

@@ -8,10 +8,10 @@ from flask.testing import FlaskClient
 from lxml import etree
 from twilio.request_validator import RequestValidator
 
-from ivr import homes
-from ivr.callsim import CallSimulator
-from ivr.directory import Home
-from ivr.store import Store
+from ivr.homes import directory_store
+from ivr.homes.directory import Home
+from ivr.phone_line.callsim import CallSimulator
+from ivr.store.database import Store
 from tests.conftest import ROOT
 
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -22,7 +22,7 @@ HOME = Home(ods="VL15A", name="Lindum House", landlines=(LANDLINE,))
 
 
 def add_home(store: Store, home: Home = HOME) -> Home:
-    homes.add(store, home)
+    directory_store.add(store, home)
     return home
 
 

@@ -1,0 +1,200 @@
+"""The `ivr` commands for the phone side: serve, call and db. Registered on the main group in cli.py."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import get_args
+from urllib.error import URLError
+
+import click
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+
+from ivr import gsm7, privacy
+from ivr.content.model import ContentError, Reason, load
+from ivr.engine.validators import ODS_CODE
+from ivr.phone_line.callsim import CallSimulator, Heard
+from ivr.settings import Settings
+from ivr.store.database import Store, StoreError
+from ivr.texts.compose import compose, reason_words
+from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
+
+# Used by `ivr serve` and `ivr call` on one machine when no TWILIO_AUTH_TOKEN is set, so the
+# signature check stays on locally too. A real deployment must set its own token.
+LOCAL_TOKEN = "local-development-only"
+EXAMPLE_TICKET = "8123456"  # what `ivr sms preview` fills an escalation's ticket number with
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as error:  # pydantic's ValidationError: one clear line, not a traceback
+        raise click.ClickException(f"bad settings: {error}") from None
+
+
+def _describe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    """The database of DATABASE_URL with its schema brought up to date, as every command needs it."""
+    settings = settings or _settings()
+    try:
+        store = Store(settings.database_url)
+        store.upgrade()
+    except (StoreError, OSError) as error:  # a mistyped DATABASE_URL, a server that is down: one line
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise click.ClickException(f"cannot open the database {_describe(settings.database_url)} "
+                                   f"(DATABASE_URL): {reason}") from None  # fmt: skip
+    return store
+
+
+def sender_for(settings: Settings) -> Sender:
+    """Twilio when its credentials are set; otherwise the console, so nothing is lost locally."""
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+    sending_from = settings.twilio_from_number or settings.twilio_messaging_service_sid
+    if settings.twilio_account_sid and token and sending_from:
+        return TwilioSender(
+            settings.twilio_account_sid, token, from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+        )  # fmt: skip
+    return ConsoleSender(click.echo)
+
+
+def worker_for(settings: Settings, store: Store) -> Worker:
+    callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
+    options = WorkerSettings(per_second=settings.sms_per_second, max_attempts=settings.sms_max_attempts,
+                             status_callback=callback)  # fmt: skip
+    return Worker(store, sender_for(settings), options)
+
+
+@click.group()
+def db() -> None:
+    """The database: call state and the outbox."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Bring the database schema up to date (the Procfile's release step)."""
+    settings = _settings()
+    open_store(settings)
+    click.echo(f"database {_describe(settings.database_url)} is up to date")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, help="Default: PORT, or 5000.")
+def serve(host: str, port: int | None) -> None:
+    """Run the phone app on this machine with the embedded defaults."""
+    from ivr.phone_line.web import ConfigurationError, create_app
+
+    settings = _settings()
+    updates: dict[str, object] = {}
+    if settings.twilio_auth_token is None:
+        updates["twilio_auth_token"] = SecretStr(LOCAL_TOKEN)  # model_copy does not validate: give the type
+    settings = settings.model_copy(update=updates) if updates else settings
+    port = port or settings.port
+    store = open_store(settings)
+    try:
+        app = create_app(settings)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+    base = settings.public_base_url or f"http://{host}:{port}"
+    click.echo(f"database: {_describe(settings.database_url)}")
+    click.echo("Give Twilio these URLs (Phone Numbers > your number > Voice configuration):")
+    click.echo(f"  A call comes in (POST):  {base}/voice")
+    click.echo(f"  Primary handler fails:   {base}/voice/fallback")
+    click.echo(f"  Call status changes:     {base}/voice/status")
+    drain = worker_for(settings, store)
+    # The embedded default sends (or prints) texts from this process; a deployment runs `ivr worker`.
+    threading.Thread(target=drain.run, name="outbox", daemon=True).start()
+    if "twilio_auth_token" in updates:
+        click.echo(f"No TWILIO_AUTH_TOKEN: requests must be signed with the local token {LOCAL_TOKEN!r}.")
+        click.echo(f'Try it: ivr call http://{host}:{port} --keys "2 2 1 1 1"')
+    app.run(host=host, port=port, threaded=True)
+
+
+@click.command()
+@click.argument("url")
+@click.option("--keys", default="", help='Keys to press, space-separated; "t" is silence, "07400123456#" an entry, '
+              '"say:victor_lima_1_5_alpha" a spoken answer where speech is allowed.')
+@click.option("--from", "caller", default="+441522123456", show_default=True, help="The caller ID to send.")
+@click.option("--token", help="Auth token to sign with. Default: TWILIO_AUTH_TOKEN, or the local token.")
+def call(url: str, keys: str, caller: str, token: str | None) -> None:
+    """Ring a running server as Twilio would, and print what the caller hears."""
+    settings = _settings()
+    secret = token or (settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else LOCAL_TOKEN)
+    labels = {"companion": "Companion", "caller": "Caller", "end": "End", "error": "Error"}
+
+    def show(heard: Heard) -> None:
+        click.echo(f"{labels[heard.who]}: {heard.text}")
+
+    try:
+        heard = CallSimulator(url, secret, caller=caller, show=show).run(keys.split())
+    except URLError as error:  # nothing listening there, or no such host: say so, without a traceback
+        raise click.ClickException(f"cannot reach {url}: {error.reason} (is `ivr serve` running?)") from None
+    if any(h.who == "error" for h in heard):
+        raise SystemExit(1)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Send what is due, then stop.")
+def worker(once: bool) -> None:
+    """Send the texts in the outbox (the Procfile's worker), with retries and at a steady rate."""
+    settings = _settings()
+    privacy.configure_logging()
+    store = open_store(settings)
+    runner = worker_for(settings, store)
+    click.echo(f"{runner.name}: sending through {type(runner.sender).__name__} at {settings.sms_per_second}/s")
+    if once:
+        while runner.run_once():
+            pass
+        return
+    runner.run()
+
+
+@click.group()
+def sms() -> None:
+    """The texts the companion sends."""
+
+
+@sms.command()
+@click.argument("purpose", required=False)
+@click.option("--ods", help="Fill in this ODS code, as for a known home.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text, for scripts.")
+@click.option("--prompts", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def preview(purpose: str | None, ods: str | None, as_json: bool, prompts: Path | None) -> None:
+    """Print each text (or one, by name or scenario number) with its encoding and segment count."""
+    try:
+        content = load(prompts or _settings().prompts_dir)
+    except ContentError as error:
+        raise click.ClickException("; ".join(error.problems)) from None
+    names = list(content.sms)
+    if purpose is not None:
+        by_scenario = {str(node.scenario): node.sms for _, node in content.scenarios()}
+        chosen = by_scenario.get(purpose, purpose)
+        if chosen not in content.sms:
+            raise click.BadParameter(f"no text called {purpose!r}; texts: {', '.join(names)}")
+        names = [chosen]
+    code = ods.strip().upper() if ods else None
+    if code is not None and not ODS_CODE.fullmatch(code):
+        raise click.BadParameter(f"{ods!r} is not an ODS code: V and four letters or digits, such as VL15A",
+                                 param_hint="--ods")  # fmt: skip
+    # An escalation's texts carry a ticket and what happened: filled with an example, and the
+    # longest of the reasons, so the count shown is the one a caller's text can reach.
+    reason = max(get_args(Reason), key=lambda name: len(reason_words(content, name)))
+    for name in names:
+        body = compose(content, name, ods=code, ticket=EXAMPLE_TICKET, reason=reason)
+        counted = gsm7.count(body)
+        if as_json:
+            click.echo(json.dumps({"purpose": name, "body": body, "encoding": counted.encoding,
+                                   "segments": counted.segments, "characters": counted.units}))  # fmt: skip
+        else:
+            parts = "1 segment" if counted.segments == 1 else f"{counted.segments} segments"
+            click.echo(f"== {name}: {counted.encoding}, {counted.units} characters, {parts}")
+            click.echo(body + "\n")
+
+
+COMMANDS: list[click.Command] = [db, serve, call, worker, sms]

@@ -1,0 +1,350 @@
+"""Whole-graph checks, run when content loads, so no caller ever falls into a broken node.
+
+Every reference resolves, every node is reachable from the start, every interactive
+node has a way out when the caller stays silent, the reserved keys are never reused
+as menu choices, and every SMS template fits GSM-7 and its segment budget with its
+placeholders at their longest.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from ivr import gsm7, speech
+from ivr.content.model import Confirm, Content, Entry, Interactive, Menu, Message, Steps, placeholders
+
+KEY_PLACEHOLDERS = frozenset(
+    {"key_repeat", "key_main_menu", "key_back", "key_slow", "key_next", "key_spell", "key_text_me"}
+)
+# {mobile_end} is the end of the home's registered mobile, {reason} an escalation's reason.
+NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {"helpdesk", "mobile", "ticket", "mobile_end", "reason"}
+ODS_PLACEHOLDERS = frozenset({"ods", "mailbox"})
+HOME_PLACEHOLDERS = frozenset({"home"})  # a Message's say_with_home: the home's name
+CANDIDATE_PLACEHOLDERS = frozenset({"candidate"})  # a Confirm's read-back
+CANDIDATE_NAME_PLACEHOLDERS = frozenset({"candidate", "candidate_name"})
+PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "option": frozenset({"label", "key"}),
+    "reprompt_wrong": frozenset({"key"}),
+    "step_position": frozenset({"number", "total"}),
+    "pushback": frozenset({"they_say", "you_say"}),
+    "roleplay_suggested": frozenset({"you_say"}),
+    "spell_ods": frozenset({"nato", "mailbox_spelled"}),
+    "nato_letter": frozenset({"char", "word"}),
+    "nato_digit": frozenset({"char"}),
+    "notice": frozenset({"notice"}),
+}
+SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk"})
+# Only in texts about an escalation, never in one a keyword can bring back (no ticket is known then).
+ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home"})
+LONGEST_ODS = "VXXXX"
+LONGEST_MAILBOX = "x" * speech.MAILBOX_LIMIT
+LONGEST_TICKET = "9" * 15
+HOME_NAME_LIMIT = 100  # a home's name is cut to this in a text, so the segment budget holds
+LONGEST_HOME = "X" * HOME_NAME_LIMIT + ", " + LONGEST_ODS
+
+
+def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+
+    def where(node_id: str) -> str:
+        return f"{origin.get('nodes.' + node_id, '?')}: node '{node_id}'"
+
+    _check_keys(content, problems)
+    _check_meta(content, problems)
+    for node_id, node in content.nodes.items():
+        _check_node(content, node_id, node, where(node_id), problems)
+    for name, template in content.sms.items():
+        _check_sms(content, name, template.body, template.max_segments, origin, problems)
+    _check_keywords(content, origin, problems)
+    if not problems:
+        _check_reachable(content, where, problems)
+        _check_ways_out(content, where, problems)
+    return problems
+
+
+def _check_keys(content: Content, problems: list[str]) -> None:
+    for label, keys in (("menu", content.keys.menu_keys()), ("step", content.keys.step_keys())):
+        values = list(keys.values())
+        clashes = sorted({key for key in values if values.count(key) > 1})
+        if clashes:
+            problems.append(f"[keys]: the {label} keys must differ, but {', '.join(clashes)} is used twice")
+    for name, text in content.phrases.model_dump().items():
+        allowed = PHRASE_PLACEHOLDERS.get(name, frozenset()) | KEY_PLACEHOLDERS | {"helpdesk"}
+        _check_placeholders(f"[phrases]: field '{name}'", text, allowed, problems)
+
+
+def _check_meta(content: Content, problems: list[str]) -> None:
+    meta = content.meta
+    for field in ("start", "main_menu", "fallback", "text_me"):
+        target = getattr(meta, field)
+        if target not in content.nodes:
+            problems.append(f"[meta]: field '{field}': no node called '{target}'")
+    if not isinstance(content.nodes.get(meta.main_menu), Menu | type(None)):
+        problems.append(f"[meta]: field 'main_menu': node '{meta.main_menu}' must be a menu")
+    if meta.default_sms not in content.sms:
+        problems.append(f"[meta]: field 'default_sms': no sms template called '{meta.default_sms}'")
+    text_me = content.nodes.get(meta.text_me)
+    if text_me is not None and not (isinstance(text_me, Entry) and text_me.check == "uk_mobile"):
+        problems.append(f"[meta]: field 'text_me': node '{meta.text_me}' must be an entry with check uk_mobile")
+
+
+def _check_node(content: Content, node_id: str, node: object, where: str, problems: list[str]) -> None:
+    def ref(field: str, target: str | None, table: str = "nodes") -> None:
+        known = content.nodes if table == "nodes" else content.sms
+        if target is not None and target not in known:
+            kind = "node" if table == "nodes" else "sms template"
+            problems.append(f"{where}: field '{field}': no {kind} called '{target}'")
+
+    def text(field: str, value: str | None, with_ods: bool = False, also: frozenset[str] = frozenset()) -> None:
+        if value is not None:
+            allowed = NODE_PLACEHOLDERS | (ODS_PLACEHOLDERS if with_ods else frozenset()) | also
+            _check_placeholders(f"{where}: field '{field}'", value, allowed, problems)
+
+    if isinstance(node, Menu):
+        text("say", node.say)
+        text("say_with_ods", node.say_with_ods, with_ods=True)
+        reserved = {key: name for name, key in content.keys.menu_keys().items()}
+        seen: set[str] = set()
+        for index, option in enumerate(node.options):
+            field = f"options.{index}"
+            if option.key in reserved:
+                problems.append(
+                    f"{where}: field '{field}.key': '{option.key}' is reserved on every menu "
+                    f"for '{reserved[option.key]}'"
+                )
+            if option.key in seen:
+                problems.append(f"{where}: field '{field}.key': key '{option.key}' is used twice")
+            if option.key not in "0123456789*#":
+                problems.append(f"{where}: field '{field}.key': '{option.key}' is not a keypad key")
+            seen.add(option.key)
+            text(f"{field}.label", option.label)
+            ref(f"{field}.goto", option.goto)
+            ref(f"{field}.after", option.after)
+            ref(f"{field}.sms", option.sms, "sms")
+        ref("fallback", node.fallback)
+    elif isinstance(node, Steps):
+        for index, step in enumerate(node.steps):
+            text(f"steps.{index}.say", step.say)
+            text(f"steps.{index}.say_with_ods", step.say_with_ods, with_ods=True)
+        for field, exchanges in (("pushbacks", node.pushbacks), ("opening", node.opening), ("closing", node.closing)):
+            for index, exchange in enumerate(exchanges):
+                text(f"{field}.{index}.helpdesk", exchange.helpdesk)
+                text(f"{field}.{index}.reply", exchange.reply)
+        text("title", node.title)
+        ref("sms", node.sms, "sms")
+        ref("then", node.then)
+        ref("fallback", node.fallback)
+        numbers = [n.scenario for n in content.nodes.values() if isinstance(n, Steps) and n.scenario]
+        if node.scenario is not None and numbers.count(node.scenario) > 1:
+            problems.append(f"{where}: field 'scenario': number {node.scenario} is used by another scenario")
+    elif isinstance(node, Entry):
+        text("say", node.say)
+        text("invalid", node.invalid)
+        ref("then", node.then)
+        ref("fallback", node.fallback)
+        ref("unmatched", node.unmatched)
+        ref("too_many", node.too_many)
+        ref("registered", node.registered)
+        _check_entry(content, node, where, problems)
+    elif isinstance(node, Confirm):
+        text("say", node.say, also=CANDIDATE_PLACEHOLDERS)
+        text("say_with_name", node.say_with_name, also=CANDIDATE_NAME_PLACEHOLDERS)
+        ref("yes", node.yes)
+        ref("none_left", node.none_left)
+        ref("fallback", node.fallback)
+    elif isinstance(node, Message):
+        text("say", node.say)
+        text("say_with_home", node.say_with_home, with_ods=True, also=HOME_PLACEHOLDERS)
+        ref("then", node.then)
+        ref("then_unknown", node.then_unknown)
+        ways = [node.then is not None, node.resume, node.hangup]
+        if sum(ways) != 1:
+            problems.append(f"{where}: needs exactly one of 'then', 'resume' or 'hangup' (a way to carry on)")
+        if node.send_sms and node.escalate:
+            problems.append(f"{where}: a message may send a text or escalate, not both")
+
+
+def _check_entry(content: Content, node: Entry, where: str, problems: list[str]) -> None:
+    """The fields that only mean something for some checks."""
+    if node.speech and node.check not in ("ods_keys", "ods_exact"):
+        problems.append(f"{where}: field 'speech': only an ODS code entry can be spoken")
+    if node.unmatched and node.check != "ods_keys":
+        problems.append(f"{where}: field 'unmatched': only an ods_keys entry can match nothing")
+    if node.too_many and node.check != "ods_keys":
+        problems.append(f"{where}: field 'too_many': only an ods_keys entry can match too many homes")
+    if node.registered:
+        if node.check != "uk_mobile":
+            problems.append(f"{where}: field 'registered': only a uk_mobile entry offers the registered mobile")
+        if not isinstance(content.nodes.get(node.registered), Menu | type(None)):
+            problems.append(f"{where}: field 'registered': node '{node.registered}' must be a menu")
+    if node.check in ("ods_keys", "ods_exact") and not isinstance(content.nodes.get(node.then), Confirm | type(None)):
+        problems.append(f"{where}: field 'then': an ODS code entry leads to a confirm node, to read it back")
+
+
+def _check_placeholders(where: str, text: str, allowed: frozenset[str], problems: list[str]) -> None:
+    for name in placeholders(text):
+        if name not in allowed:
+            problems.append(f"{where}: unknown placeholder {{{name}}} (allowed here: {', '.join(sorted(allowed))})")
+    if text.count("{") != text.count("}"):
+        problems.append(f"{where}: unbalanced braces")
+
+
+def _check_sms(
+    content: Content, name: str, body: str, budget: int, origin: dict[str, str], problems: list[str]
+) -> None:
+    where = f"{origin.get('sms.' + name, '?')}: sms template '{name}'"
+    before = len(problems)
+    keyword_text = bool(content.sms[name].keywords)
+    allowed = SMS_PLACEHOLDERS | (frozenset() if keyword_text else ESCALATION_SMS_PLACEHOLDERS)
+    _check_placeholders(f"{where}: field 'body'", body, allowed, problems)
+    if len(problems) > before:
+        return
+    phrases = content.phrases
+    reasons = (phrases.reason_refused, phrases.reason_leaver, phrases.reason_other)
+    longest = body.format(
+        ods=max(LONGEST_ODS, phrases.ods_unknown_sms, key=gsm7.septets),
+        mailbox=max(LONGEST_MAILBOX, phrases.mailbox_unknown_sms, key=gsm7.septets),
+        helpdesk=content.meta.helpdesk_number,
+        ticket=LONGEST_TICKET,
+        reason=max(reasons, key=gsm7.septets),
+        home=max(LONGEST_HOME, phrases.home_unknown_sms, key=gsm7.septets),
+    )
+    bad = gsm7.non_gsm7(longest)
+    if bad:
+        problems.append(f"{where}: field 'body': not GSM-7: {' '.join(repr(c) for c in bad)}")
+        return
+    counted = gsm7.count(longest)
+    if counted.segments > budget:
+        problems.append(
+            f"{where}: field 'body': {counted.segments} segments at its longest "
+            f"({counted.units} characters), over its budget of {budget}"
+        )
+
+
+# Keywords carriers and Twilio give a meaning of their own, and the companion's HELP and MENU:
+# the inbound-text handler acts on these, so no template may claim one.
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+RESERVED_KEYWORDS = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | {"HELP", "INFO", "MENU"}
+
+
+def _check_keywords(content: Content, origin: dict[str, str], problems: list[str]) -> None:
+    owners: dict[str, str] = {}
+    for name, template in content.sms.items():
+        where = f"{origin.get('sms.' + name, '?')}: sms template '{name}': field 'keywords'"
+        for word in template.keywords:
+            if word in RESERVED_KEYWORDS:
+                problems.append(f"{where}: {word} is reserved (STOP, START, HELP and the like)")
+            elif word in owners:
+                problems.append(f"{where}: {word} already brings back '{owners[word]}'")
+            owners[word] = name
+
+
+def fallback_of(content: Content, node: Interactive) -> str:
+    """Where a caller goes once silence or wrong keys have used up a node's retries."""
+    return node.fallback or content.meta.fallback
+
+
+def forward(node: Menu | Steps | Entry | Confirm | Message) -> list[str]:
+    """Where a node leads by the caller's choices and its own flow, without silence or reserved keys."""
+    if isinstance(node, Menu):
+        return [option.goto for option in node.options]
+    if isinstance(node, Confirm):
+        return [node.yes, node.none_left]
+    if isinstance(node, Entry):
+        return [target for target in (node.then, node.unmatched, node.too_many, node.registered) if target]
+    if isinstance(node, Message):
+        return [target for target in (node.then, node.then_unknown) if target]
+    return [node.then]
+
+
+def edges(content: Content, node_id: str) -> list[str]:
+    """Where a node can lead: the graph the reachability and way-out checks walk."""
+    node = content.nodes[node_id]
+    if isinstance(node, Message):
+        return forward(node)
+    extra: list[str] = [fallback_of(content, node)]
+    if isinstance(node, Menu):
+        extra += [option.after for option in node.options if option.after]
+    if isinstance(node, Steps):
+        extra.append(content.meta.text_me)  # the "text me" key
+    if not isinstance(node, Entry):
+        extra.append(content.meta.main_menu)  # the main-menu key; an entry takes digits instead
+    return [*forward(node), *extra]
+
+
+def _check_reachable(content: Content, where: Callable[[str], str], problems: list[str]) -> None:
+    start = content.meta.start
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for target in edges(content, queue.popleft()):
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    for node_id in content.nodes:
+        if node_id not in seen:
+            problems.append(f"{where(node_id)}: cannot be reached from '{start}'")
+
+
+def _check_ways_out(content: Content, where: Callable[[str], str], problems: list[str]) -> None:
+    """A caller who never presses a key must be led, fallback by fallback, to a goodbye."""
+    for node_id, start in content.nodes.items():
+        if isinstance(start, Message):
+            continue  # messages wait for nothing; the nodes they lead to are checked
+        path = [node_id]
+        current = node_id
+        while True:
+            node = content.nodes[current]
+            if isinstance(node, Message):
+                if node.hangup:
+                    break
+                if node.resume or node.then is None:
+                    problems.append(f"{where(node_id)}: silence leads to '{current}', which resumes, not a goodbye")
+                    break
+                current = node.then
+            else:
+                current = fallback_of(content, node)
+            if current in path:
+                chain = " -> ".join([*path, current])
+                problems.append(f"{where(node_id)}: silence loops and never says goodbye: {chain}")
+                break
+            path.append(current)
+
+
+def tree_parents(content: Content) -> dict[str, str]:
+    """The node each node is first reached from, breadth first from the main menu, by keys alone.
+
+    "Back" goes to this parent, as "previous menu" does on most phone lines: a fixed place,
+    so the caller can predict it and the call's state stays small.
+    """
+    main = content.meta.main_menu
+    parents: dict[str, str] = {}
+    queue = deque([main])
+    while queue:
+        node_id = queue.popleft()
+        for target in forward(content.nodes[node_id]):
+            if target != main and target not in parents:
+                parents[target] = node_id
+                queue.append(target)
+    return parents
+
+
+def text_flow(content: Content) -> frozenset[str]:
+    """The "text me" nodes: from the mobile entry up to the message that sends the text."""
+    flow: set[str] = set()
+    queue = deque([content.meta.text_me])
+    while queue:
+        node_id = queue.popleft()
+        if node_id in flow:
+            continue
+        flow.add(node_id)
+        node = content.nodes[node_id]
+        if isinstance(node, Menu):
+            queue.extend(option.goto for option in node.options)
+        elif isinstance(node, Entry):
+            queue.extend(target for target in (node.then, node.registered) if target)
+        elif isinstance(node, Message) and node.then and not node.send_sms:
+            queue.append(node.then)
+    return frozenset(flow)

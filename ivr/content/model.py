@@ -1,0 +1,353 @@
+"""The content model: every word the companion says or texts, loaded from `prompts/*.toml`.
+
+The loader reads each file, validates each section with pydantic (frozen models,
+unknown keys rejected) and reports problems as one line each, naming the file,
+the node and the field. The whole-graph checks live in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+KEYPAD = "0123456789*#"
+EntryCheck = Literal["uk_mobile", "ods_keys", "ods_exact", "ticket_number"]
+# What happened when a caller rang the helpdesk and was not helped: a closed set, so the
+# care association can count and sort escalations.
+Reason = Literal["refused", "leaver", "other"]
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class ContentError(Exception):
+    """Content that cannot be used; `problems` holds one clear line per fault."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+Wording = Annotated[str, Field(min_length=1)]
+NodeId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class Meta(Strict):
+    reviewed_on: date
+    helpdesk_number: Annotated[str, Field(pattern=r"^0\d{3} \d{3} \d{4}$")]
+    start: NodeId
+    main_menu: NodeId
+    fallback: NodeId
+    text_me: NodeId
+    default_sms: NodeId  # sent by a "text me" before the caller has heard any topic
+    retry_cap: Annotated[int, Field(ge=1, le=5)] = 3
+    key_timeout_seconds: Annotated[int, Field(ge=3, le=30)] = 7
+    entry_timeout_seconds: Annotated[int, Field(ge=3, le=30)] = 10
+
+
+class ReservedKeys(Strict):
+    """The reserved keys. The menu ones mean the same on every menu; the step ones inside a scenario."""
+
+    repeat: str = "*"
+    main_menu: str = "0"
+    back: str = "9"
+    slow: str = "8"
+    next: str = "1"
+    spell: str = "4"
+    text_me: str = "5"
+
+    @field_validator("*")
+    @classmethod
+    def _one_key(cls, value: str) -> str:
+        if len(value) != 1 or value not in KEYPAD:
+            raise ValueError(f"must be one keypad key (0-9, * or #), not {value!r}")
+        return value
+
+    def menu_keys(self) -> dict[str, str]:
+        return {"repeat": self.repeat, "main_menu": self.main_menu, "back": self.back, "slow": self.slow}
+
+    def step_keys(self) -> dict[str, str]:
+        return {**self.menu_keys(), "next": self.next, "spell": self.spell, "text_me": self.text_me}
+
+
+class Phrases(Strict):
+    """The engine's own words: re-prompts, key help, step framing, read-back patterns."""
+
+    option: Wording
+    reprompt_silence: Wording
+    reprompt_wrong: Wording
+    reprompt_full: Wording
+    keys_help_menu: Wording
+    keys_help_steps: Wording
+    step_position: Wording
+    step_prompt: Wording
+    last_step: Wording
+    pushback: Wording
+    slow_on: Wording
+    slow_off: Wording
+    spell_ods: Wording
+    spell_unknown: Wording
+    nato_letter: Wording
+    nato_digit: Wording
+    entry_restart: Wording
+    restart_apology: Wording
+    # When the web side fails, or Twilio calls the fallback URL: said without any call state.
+    trouble_sorry: Wording
+    trouble_number: Wording
+    trouble_goodbye: Wording
+    text_refused_opted_out: Wording
+    text_refused_limit: Wording
+    text_refused_already: Wording
+    speech_unclear: Wording
+    ods_unknown_sms: Wording
+    mailbox_unknown_sms: Wording
+    home_unknown_sms: Wording  # in the care association's text, when the call did not say which home
+    # The operator's notice (`ivr notice set`), said after the greeting.
+    notice: Wording
+    # How each escalation reason is read back and written in the care association's text.
+    reason_refused: Wording
+    reason_leaver: Wording
+    reason_other: Wording
+    # A confirmation's keys: 1 for yes, 2 for no (fixed, as on most phone lines).
+    confirm_keys: Wording
+    # The role-play of the helpdesk call (`ivr rehearse --roleplay N`): its framing words.
+    roleplay_intro: Wording
+    roleplay_your_turn: Wording
+    roleplay_suggested: Wording
+    roleplay_end: Wording
+
+
+class Option(Strict):
+    key: Annotated[str, Field(min_length=1, max_length=1)]
+    label: Wording
+    goto: NodeId
+    sms: NodeId | None = None  # which text a "text me" started here sends
+    after: NodeId | None = None  # where to carry on once that text flow is done
+    # Send the text to the home's registered mobile (only known on a call from its registered landline).
+    use_registered: bool = False
+    reason: Reason | None = None  # an escalation's reason, chosen by this option
+
+
+class Interactive(Strict):
+    retry_cap: Annotated[int, Field(ge=1, le=5)] | None = None
+    fallback: NodeId | None = None
+
+
+class Menu(Interactive):
+    kind: Literal["menu"]
+    say: Wording
+    say_with_ods: Wording | None = None
+    options: Annotated[tuple[Option, ...], Field(min_length=1, max_length=8)]
+
+
+class Step(Strict):
+    say: Wording
+    say_with_ods: Wording | None = None
+
+
+class Exchange(Strict):
+    """A line the helpdesk is likely to say in the role-play, and an answer the caller could give."""
+
+    helpdesk: Wording
+    reply: Wording
+
+
+class Pushback(Exchange):
+    """A line where the helpdesk is likely to resist, with the answer that keeps the call on track."""
+
+
+class Steps(Interactive):
+    kind: Literal["steps"]
+    title: Wording
+    scenario: Annotated[int, Field(ge=1, le=9)] | None = None
+    steps: Annotated[tuple[Step, ...], Field(min_length=1)]
+    pushbacks: tuple[Pushback, ...] = ()
+    # The role-play's ordinary turns of the helpdesk call, before and after the push-backs.
+    opening: tuple[Exchange, ...] = ()
+    closing: tuple[Exchange, ...] = ()
+    sms: NodeId
+    then: NodeId
+
+
+class Entry(Interactive):
+    kind: Literal["entry"]
+    say: Wording
+    check: EntryCheck
+    invalid: Wording
+    then: NodeId
+    speech: bool = False  # the caller may say it instead (ODS codes only); always confirmed on the keypad
+    unmatched: NodeId | None = None  # ods_keys: well-formed keys that match no home in the directory
+    too_many: NodeId | None = None  # ods_keys: keys that match more homes than a caller can hear one by one
+    registered: NodeId | None = None  # uk_mobile: a menu offering the home's registered mobile first
+
+
+class Confirm(Interactive):
+    """Candidates read back one at a time (ODS codes matched from keys): 1 takes it, 2 hears the next."""
+
+    kind: Literal["confirm"]
+    say: Wording
+    say_with_name: Wording | None = None  # when the directory knows the candidate's home
+    yes: NodeId
+    none_left: NodeId  # every candidate was refused
+
+
+class Message(Strict):
+    kind: Literal["message"]
+    say: Wording
+    say_with_home: Wording | None = None  # on a call from a home's registered landline: {home} is its name
+    slow: bool = False
+    send_sms: bool = False
+    escalate: bool = False  # record the escalation and text the care association
+    notice: bool = False  # then say the operator's notice, when one is set
+    then: NodeId | None = None
+    then_unknown: NodeId | None = None  # instead of `then`, when the caller's home is not known
+    resume: bool = False
+    hangup: bool = False
+
+
+Node = Annotated[Menu | Steps | Entry | Confirm | Message, Field(discriminator="kind")]
+
+
+class SmsTemplate(Strict):
+    body: Wording
+    max_segments: Annotated[int, Field(ge=1, le=6)] = 3
+    # Words a person may text to the companion's number to get this text back.
+    keywords: tuple[Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")], ...] = ()
+
+
+class Content(Strict):
+    meta: Meta
+    keys: ReservedKeys
+    phrases: Phrases
+    nodes: dict[str, Node]
+    sms: dict[str, SmsTemplate]
+    files: tuple[str, ...] = ()
+    # Derived when loading: each node's parent in the tree (where "back" goes), and the
+    # nodes of the "text me" flow (the only place a pending text is remembered).
+    parents: dict[str, str] = Field(default_factory=dict)
+    text_flow: frozenset[str] = frozenset()
+
+    def scenarios(self) -> list[tuple[str, Steps]]:
+        found = [(nid, n) for nid, n in self.nodes.items() if isinstance(n, Steps) and n.scenario]
+        return sorted(found, key=lambda item: item[1].scenario or 0)
+
+
+class _NodeAdapter(Strict):
+    node: Node
+
+
+SINGLE_SECTIONS: dict[str, type[BaseModel]] = {"meta": Meta, "keys": ReservedKeys, "phrases": Phrases}
+TABLE_SECTIONS = {"nodes", "sms"}
+
+
+def load(directory: Path) -> Content:
+    """Load and check every `*.toml` file in `directory`; raise ContentError listing every problem."""
+    from ivr.content.checks import check_graph, text_flow, tree_parents  # the checks need the models defined above
+
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise ContentError([f"{directory}: no .toml files found"])
+    problems: list[str] = []
+    single: dict[str, tuple[str, Any]] = {}
+    nodes: dict[str, Any] = {}
+    sms: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for path in files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            problems.append(f"{path.name}: not valid TOML: {error}")
+            continue
+        for section, value in data.items():
+            if section in SINGLE_SECTIONS:
+                if section in single:
+                    problems.append(f"{path.name}: [{section}] is already given in {single[section][0]}")
+                else:
+                    single[section] = (path.name, value)
+            elif section in TABLE_SECTIONS and isinstance(value, dict):
+                _parse_tables(path.name, section, value, nodes if section == "nodes" else sms, origin, problems)
+            else:
+                allowed = ", ".join(sorted([*SINGLE_SECTIONS, *TABLE_SECTIONS]))
+                problems.append(f"{path.name}: unknown section [{section}] (allowed: {allowed})")
+    parsed: dict[str, Any] = {}
+    for section, model in SINGLE_SECTIONS.items():
+        if section not in single:
+            problems.append(f"{directory}: no file gives the [{section}] section")
+            continue
+        filename, value = single[section]
+        try:
+            parsed[section] = model.model_validate(value)
+        except ValidationError as error:
+            problems.extend(_describe(filename, f"[{section}]", error))
+    if problems:
+        raise ContentError(problems)
+    content = Content(
+        meta=parsed["meta"],
+        keys=parsed["keys"],
+        phrases=parsed["phrases"],
+        nodes=nodes,
+        sms=sms,
+        files=tuple(path.name for path in files),
+    )
+    problems = check_graph(content, origin)
+    if problems:
+        raise ContentError(problems)
+    return content.model_copy(update={"parents": tree_parents(content), "text_flow": text_flow(content)})
+
+
+def _parse_tables(
+    filename: str,
+    section: str,
+    tables: dict[str, Any],
+    into: dict[str, Any],
+    origin: dict[str, str],
+    problems: list[str],
+) -> None:
+    for name, value in tables.items():
+        where = f"{section}.{name}"
+        if where in origin:
+            problems.append(f"{filename}: [{where}] is already defined in {origin[where]}")
+            continue
+        origin[where] = filename
+        try:
+            if section == "nodes":
+                if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                    problems.append(f"{filename}: node '{name}': ids are lower case letters, digits and _")
+                    continue
+                into[name] = _NodeAdapter.model_validate({"node": value}).node
+            else:
+                into[name] = SmsTemplate.model_validate(value)
+        except ValidationError as error:
+            label = f"node '{name}'" if section == "nodes" else f"sms template '{name}'"
+            problems.extend(_describe(filename, label, error, strip_first="node" if section == "nodes" else None))
+
+
+def _describe(filename: str, label: str, error: ValidationError, strip_first: str | None = None) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        if strip_first and loc and loc[0] == strip_first:
+            loc = loc[1:]
+        # The discriminated union adds the kind's name to the path: it says nothing to an editor.
+        if loc and loc[0] in {"menu", "steps", "entry", "confirm", "message"}:
+            loc = loc[1:]
+        field = ".".join(loc) or "(whole entry)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        elif item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            field, message = "kind", "must be one of: menu, steps, entry, confirm, message"
+        lines.append(f"{filename}: {label}: field '{field}': {message}")
+    return lines
+
+
+def placeholders(text: str) -> list[str]:
+    return PLACEHOLDER.findall(text)

@@ -1,0 +1,98 @@
+"""Turn -> TwiML, with the twilio SDK's builders.
+
+Each prompt sits inside its <Gather> so a caller can press a key while it is being
+said (barge-in). A <Gather> that times out with no key falls through to the next
+verb, so every <Gather> is followed by a <Redirect> to the turn's silence URL:
+without it Twilio would run out of TwiML and hang up on a silent caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import assert_never
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.engine.turn import Ask, Escalate, Hangup, Pause, Say, SendSms, Turn
+from ivr.speech import NATO
+
+
+@dataclass(frozen=True)
+class TwilioVoice:
+    name: str = "Polly.Amy"
+    language: str = "en-GB"
+    slow_rate: str = "80%"
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where the caller's answer to this turn goes; carries the turn number, nothing personal."""
+
+    action: str
+    silence: str
+
+
+def render(turn: Turn, urls: Urls, voice: TwilioVoice) -> str:
+    response = VoiceResponse()
+    ask = next((step for step in turn if isinstance(step, Ask)), None)
+    gather: Gather | None = None
+    if ask is not None:
+        gather = _gather(ask, urls.action, voice)
+    target = gather if gather is not None else response
+    for step in turn:
+        match step:
+            case Say():
+                _say(target, step, voice)
+            case Pause(seconds=seconds):
+                target.pause(length=seconds)
+            case Ask():
+                pass  # the <Gather> around the prompts, built above
+            case SendSms() | Escalate():
+                pass  # side effects the web layer stores with the call's state, not something said
+            case Hangup():
+                response.hangup()
+            case _:
+                assert_never(step)
+    if gather is not None:
+        response.append(gather)
+        response.redirect(urls.silence, method="POST")
+    return str(response)
+
+
+# Hints bias Twilio's recogniser towards what a caller spells an ODS code with.
+SPELLING_HINTS = ", ".join([*(word.lower() for word in NATO.values()), "double", "zero", "oh"])
+
+
+def _gather(ask: Ask, action: str, voice: TwilioVoice) -> Gather:
+    if ask.mode == "key":
+        return Gather(input="dtmf", num_digits=1, timeout=ask.timeout, action=action, method="POST")
+    # An entry ends with hash; star stays in the digits so the engine can start the entry again.
+    # A pause of `timeout` seconds also ends it, and sends what was keyed so far.
+    if not ask.speech:
+        return Gather(input="dtmf", finish_on_key="#", timeout=ask.timeout, action=action, method="POST")
+    # Spoken too: "auto" ends the speech at the caller's pause; the engine confirms it on the keypad.
+    return Gather(
+        input="dtmf speech", finish_on_key="#", timeout=ask.timeout, action=action, method="POST",
+        language=voice.language, hints=SPELLING_HINTS, speech_timeout="auto",
+    )
+
+
+def _say(target: VoiceResponse | Gather, step: Say, voice: TwilioVoice) -> None:
+    if step.slow:
+        say = target.say(voice=voice.name, language=voice.language)
+        say.prosody(step.text, rate=voice.slow_rate)
+    else:
+        target.say(step.text, voice=voice.name, language=voice.language)
+
+
+def apology(helpdesk_spoken: str, voice: TwilioVoice, sorry: str, number: str, goodbye: str) -> str:
+    """A self-contained answer for when anything goes wrong: never Twilio's 'application error'."""
+    response = VoiceResponse()
+    response.say(sorry, voice=voice.name, language=voice.language)
+    for _ in range(2):
+        say = response.say(voice=voice.name, language=voice.language)
+        say.prosody(number.format(helpdesk=helpdesk_spoken), rate=voice.slow_rate)
+        response.pause(length=1)
+    response.say(goodbye, voice=voice.name, language=voice.language)
+    response.hangup()
+    return str(response)

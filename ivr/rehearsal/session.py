@@ -1,0 +1,308 @@
+"""The rehearsal front-end: the same call as the phone, at a terminal, the keyboard as the keypad.
+
+`Rehearsal` drives the engine and turns each Turn into transcript lines and, given a
+`Speaker`, into speech; a keypad supplies the caller's input, either typed live
+(`TerminalKeypad`) or from a script of keys (`ScriptedKeypad`), so the same walk can be
+read, tested and compared with the phone's. As on a phone, a key pressed while a prompt
+plays stops it and acts at once (barge-in). `RolePlay` plays the helpdesk call itself.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import termios
+import time
+import tty
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal, Protocol, assert_never
+
+from ivr.content.model import Content
+from ivr.engine import flow
+from ivr.engine.turn import Ask, Digits, Escalate, Hangup, Input, Pause, Say, SendSms, Silence, Turn
+from ivr.homes.directory import Directory, OncePerCall
+from ivr.phone import mask
+from ivr.rehearsal.player import Playback, Quiet
+from ivr.rehearsal.roleplay import Beat, Cue, YourTurn
+from ivr.rehearsal.speaker import Speaker
+from ivr.rehearsal.synthesis import RehearsalVoice, Voices
+from ivr.texts.compose import compose
+
+KEYPAD_KEYS = "0123456789*#"
+
+
+@dataclass(frozen=True)
+class Line:
+    who: Literal["companion", "caller", "text", "end", "helpdesk", "you", "suggested"]
+    text: str
+
+
+class Keypad(Protocol):
+    def read(self, ask: Ask, first: str | None = None) -> Input | None:
+        """The caller's next input, or None when the rehearsal should stop.
+
+        `first` is a key already pressed during the prompt (barge-in): the answer, or an entry's start.
+        """
+
+    def listen(self, playback: Playback) -> str | None:
+        """Wait while `playback` is heard; a key pressed first stops it and is returned ('q' to stop)."""
+
+    def answer(self, seconds: float) -> str | None:
+        """The role-play's pause for an answer said out loud: the key that ended it early, if any."""
+
+
+class ScriptedKeypad:
+    """Keys given up front: 'Ask' tokens separated by spaces; 't' stands for silence.
+
+    A scripted run waits for nothing: prompts play to their end, and a role-play's turn to
+    answer takes the next token if there is one (any key but 'q' carries on).
+    """
+
+    def __init__(self, script: str) -> None:
+        self._tokens = script.split()
+
+    def read(self, ask: Ask, first: str | None = None) -> Input | None:
+        if first is not None:
+            rest = self._tokens.pop(0) if ask.mode == "entry" and self._tokens else ""
+            return Digits(first + rest)
+        if not self._tokens:
+            return None
+        token = self._tokens.pop(0)
+        return Silence() if token == "t" else Digits(token)
+
+    def listen(self, playback: Playback) -> str | None:
+        while not playback.finished():
+            time.sleep(0.01)
+        return None
+
+    def answer(self, seconds: float) -> str | None:
+        token = self._tokens.pop(0) if self._tokens else None
+        return None if token in (None, "t") else token
+
+
+class Rehearsal:
+    def __init__(
+        self,
+        content: Content,
+        directory: Directory,
+        show: Callable[[Line], None] = lambda line: None,
+        *,
+        ods: str | None = None,
+        slow: bool = False,
+        speaker: Speaker | None = None,
+        voices: Voices | None = None,
+        crown_dependency_mobiles: bool = False,
+    ) -> None:
+        self.content = content
+        self.directory = directory
+        self.show = show
+        self.ods = ods
+        self.slow = slow
+        self.speaker = speaker
+        self.voices = voices
+        self.crown_dependency_mobiles = crown_dependency_mobiles
+        self.lines: list[Line] = []
+
+    def run(self, keypad: Keypad) -> list[Line]:
+        turn, state = flow.start(self.content, self.directory, ods=self.ods, slow=self.slow)
+        texting = OncePerCall()
+        while True:
+            ask, pressed = self.render(turn, state, keypad)
+            if ask is None or pressed == "q":
+                return self.lines
+            given = keypad.read(ask, pressed)
+            if given is None:
+                return self.lines
+            self.emit(Line("caller", describe(given)))
+            turn, state = flow.advance(self.content, self.directory, state, given, texting=texting,
+                                         crown_dependency_mobiles=self.crown_dependency_mobiles)  # fmt: skip
+
+    def render(self, turn: Turn, state: flow.CallState, keypad: Keypad) -> tuple[Ask | None, str | None]:
+        """Show and speak a turn: what it waits for (None when the call has ended), and a key pressed meanwhile."""
+        waiting: Ask | None = None
+        pressed: str | None = None  # once a key cuts in, the rest of the turn goes unsaid, as on the phone
+        for step in turn:
+            match step:
+                case Say(text=text, slow=slow):
+                    if pressed is None:
+                        self.emit(Line("companion", text))
+                        pressed = self.hear(text, keypad, slow=slow)
+                case Pause(seconds=seconds):
+                    if pressed is None and self.speaker is not None and self.speaker.active:
+                        pressed = keypad.listen(Quiet(seconds))  # a pause is heard, not read
+                case Ask():
+                    waiting = step
+                case SendSms(purpose=purpose, to=to, ods=ods):
+                    body = compose(self.content, purpose, ods=ods, mailbox=state.mailbox_address(),
+                                   ticket=step.ticket, reason=step.reason)  # fmt: skip
+                    self.emit(Line("text", f"To {mask(to)}: {body}"))
+                case Escalate(ticket=ticket, reason=reason):
+                    self.emit(Line("text", f"To the care association: ticket {ticket} ({reason})"))
+                case Hangup():
+                    self.emit(Line("end", "The call ends."))
+                    return None, None
+                case _:
+                    assert_never(step)
+        return waiting, pressed
+
+    def hear(self, text: str, keypad: Keypad, *, slow: bool) -> str | None:
+        if self.speaker is None or self.voices is None:
+            return None
+        voice = self.voices.slow if slow else self.voices.companion
+        return self.speaker.say(text, voice, keypad.listen)
+
+    def emit(self, line: Line) -> None:
+        self.lines.append(line)
+        self.show(line)
+
+
+class RolePlay:
+    """The helpdesk call for one scenario: the helpdesk in one voice, a turn to answer aloud, a suggested answer."""
+
+    def __init__(
+        self,
+        beats: Iterable[Beat],
+        show: Callable[[Line], None] = lambda line: None,
+        *,
+        speaker: Speaker | None = None,
+        voices: Voices | None = None,
+        crown_dependency_mobiles: bool = False,
+    ) -> None:
+        self.beats = tuple(beats)
+        self.show = show
+        self.speaker = speaker
+        self.voices = voices
+        self.crown_dependency_mobiles = crown_dependency_mobiles
+        self.lines: list[Line] = []
+
+    def run(self, keypad: Keypad) -> list[Line]:
+        for beat in self.beats:
+            match beat:
+                case Cue(who=who, text=text):
+                    self.lines.append(Line(who, text))
+                    self.show(Line(who, text))
+                    # A key cuts a line short and moves on: the caller has heard enough of it.
+                    pressed = self.hear(text, self._voice(who), keypad)
+                case YourTurn(prompt=prompt, seconds=seconds):
+                    self.lines.append(Line("you", prompt))
+                    self.show(Line("you", prompt))
+                    pressed = keypad.answer(seconds)
+                case _:
+                    assert_never(beat)
+            if pressed == "q":
+                break
+        return self.lines
+
+    def _voice(self, who: str) -> RehearsalVoice | None:
+        if self.voices is None:
+            return None
+        return self.voices.helpdesk if who == "helpdesk" else self.voices.companion
+
+    def hear(self, text: str, voice: RehearsalVoice | None, keypad: Keypad) -> str | None:
+        if self.speaker is None or voice is None:
+            return None
+        return self.speaker.say(text, voice, keypad.listen)
+
+
+def describe(given: Input) -> str:
+    match given:
+        case Silence():
+            return "(silence)"
+        case Digits(digits=digits):
+            return f"presses {digits or '(nothing)'}"
+        case _:
+            return f"says {given.text!r}"
+
+
+def transcript(lines: Iterable[Line]) -> str:
+    labels = {
+        "companion": "Companion", "caller": "Caller", "text": "Text", "end": "End",
+        "helpdesk": "Helpdesk", "you": "You", "suggested": "Suggested",
+    }  # fmt: skip
+    return "\n".join(f"{labels[line.who]}: {line.text}" for line in lines)
+
+
+class TerminalKeypad:
+    """Single key presses without Enter, with the phone's timeouts standing in for silence."""
+
+    def __init__(self, notice: Callable[[str], None]) -> None:
+        self.notice = notice
+
+    def read(self, ask: Ask, first: str | None = None) -> Input | None:
+        if ask.mode == "key":
+            if first is not None:
+                return Digits(first)
+            self.notice(f"[press a key: 0-9, * or #; q to stop; silence after {ask.timeout} s]")
+            key = self._key(ask.timeout)
+            if key is None:
+                return Silence()
+            return None if key == "q" else Digits(key)
+        self.notice(f"[type the digits, then #; q to stop; silence after {ask.timeout} s]")
+        digits = ""
+        while True:
+            key, first = (first, None) if first is not None else (self._key(ask.timeout), None)
+            if key == "q":
+                return None
+            if key is None:  # as on the phone: a pause ends the entry with what was typed
+                return Digits(digits) if digits else Silence()
+            digits += key
+            sys.stdout.write(key)
+            sys.stdout.flush()
+            if key == "#":
+                sys.stdout.write("\n")
+                return Digits(digits)
+
+    def listen(self, playback: Playback) -> str | None:
+        with _cbreak() as fd:
+            while not playback.finished():
+                key = _poll_key(fd, POLL_SECONDS)
+                if key is not None:
+                    playback.stop()
+                    return key
+        return None
+
+    def answer(self, seconds: float) -> str | None:
+        return self._key(seconds)
+
+    def _key(self, timeout: float) -> str | None:
+        """One keypad key (or 'q'), or None after `timeout` seconds with nothing pressed."""
+        deadline = time.monotonic() + timeout
+        with _cbreak() as fd:
+            while (left := deadline - time.monotonic()) > 0:
+                key = _poll_key(fd, left)
+                if key is not None:
+                    return key
+        return None
+
+
+# How often a playing prompt is checked for its end while a key is awaited: short enough
+# that the next prompt follows without a gap anyone hears.
+POLL_SECONDS = 0.03
+
+
+@contextmanager
+def _cbreak() -> Iterator[int]:
+    """Keys arrive one at a time, unechoed, without Enter; the terminal is restored afterwards."""
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        yield fd
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _poll_key(fd: int, timeout: float) -> str | None:
+    """A keypad key or 'q' typed within `timeout` seconds; other characters are ignored."""
+    ready, _, _ = select.select([fd], [], [], timeout)
+    if not ready:
+        return None
+    char = os.read(fd, 1).decode(errors="ignore")
+    if char in KEYPAD_KEYS:
+        return char
+    if char in ("q", "Q", "\x04", "\x1b"):
+        return "q"
+    return None

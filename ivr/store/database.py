@@ -1,0 +1,336 @@
+"""The database: call state by CallSid, and the outbox of texts to send.
+
+SQLAlchemy 2 on SQLite by default, PostgreSQL through DATABASE_URL. The schema is
+owned by the Alembic chain in ivr/migrations (`ivr db upgrade`); the tables here
+describe it for queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+# What the store raises when the database fails it, for callers that wait and try again.
+StoreError = SQLAlchemyError
+
+metadata = MetaData()
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_sid", String(64), primary_key=True),
+    Column("state", Text, nullable=False),  # CallState as JSON
+    Column("answered_turn", Integer, nullable=False),  # the last turn number answered
+    Column("response", Text, nullable=False),  # the TwiML given for it, replayed on a retry
+    Column("status", String(32), nullable=False),
+    Column("duration_seconds", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(160), nullable=False),
+    Column("call_sid", String(64)),
+    Column("purpose", String(64), nullable=False),
+    Column("to_number", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    # pending -> sending (claimed) -> sent | failed | unknown; retry waits for next_attempt_at.
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("provider_sid", String(64)),
+    Column("error", Text),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("delivery_status", String(16)),  # Twilio's, from the status callback
+    Column("updated_at", DateTime(timezone=True)),
+    Column("caller_hash", String(64)),  # who asked, as a keyed hash: enough to count, not to ring
+    Column("capped", Boolean, nullable=False, server_default=true()),  # counts against the daily caps
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+)
+
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("opted_out_at", DateTime(timezone=True), nullable=False),
+)
+
+# When the next text may go, shared by every worker (`outbox.next_slot`): one row, named "sms".
+sending_pace = Table(
+    "sending_pace",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_slot", DateTime(timezone=True), nullable=False),
+)
+
+
+# The care-home directory (`ivr homes`): a landline may belong to more than one home
+# (a group's head office), and then recognises none of them.
+care_homes = Table(
+    "care_homes",
+    metadata,
+    Column("ods", String(5), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("keypad", String(4), nullable=False),  # the keypad keys that type the code after its V
+    Column("mobile", String(16)),  # the registered mobile, E.164
+    Column("mailbox", String(120)),  # an override of care.<ods>@nhs.net
+    Column("postcode", String(10)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+home_landlines = Table(
+    "home_landlines",
+    metadata,
+    Column("number", String(16), primary_key=True),  # E.164
+    Column("ods", String(5), ForeignKey("care_homes.ods", ondelete="CASCADE"), primary_key=True),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(160), nullable=False, unique=True),
+    Column("call_sid", String(64)),
+    Column("ods", String(5)),
+    Column("home_name", String(200)),
+    Column("ticket", String(15), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("status", String(8), nullable=False),  # open | closed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+)
+
+# The operator's notice, said after the greeting: one row at most (id 1).
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("until", Date),  # the last day it is said, in UK time; none: until cleared
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+# What a purge keeps of what it removes: anonymous counts by day, for reporting.
+usage_counts = Table(
+    "usage_counts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+
+def aware(stamp: datetime) -> datetime:
+    """SQLite hands back naive datetimes for what was stored in UTC."""
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DuplicateCall(Exception):
+    """The call is already stored: Twilio sent its first request twice."""
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    call_sid: str
+    state: str
+    answered_turn: int
+    response: str
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision of the migration chain."""
+        from alembic import command
+        from alembic.config import Config
+
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        config = Config()
+        config.set_main_option("script_location", "ivr.store:migrations")
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(calls.c.call_sid).limit(1))
+            return True
+        except Exception:
+            return False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One unit of work that writes: all of it is kept, or none."""
+        with self.engine.connect() as connection:
+            connection.execution_options(ivr_writes=True)  # SQLite: take the write lock at BEGIN
+            with connection.begin():
+                yield Transaction(connection)
+
+    def read_call(self, call_sid: str) -> CallRecord | None:
+        """A call's stored state, read without taking any lock (writes check it has not moved on)."""
+        with self.engine.connect() as connection:
+            return _read_call(connection, call_sid)
+
+
+class Transaction:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def read_call(self, call_sid: str) -> CallRecord | None:
+        return _read_call(self.connection, call_sid)
+
+    def create_call(self, call_sid: str, state: str, response: str) -> None:
+        """Record a new call; DuplicateCall if a request for the same call stored it first."""
+        stamp = now()
+        try:
+            self.connection.execute(
+                insert(calls).values(
+                    call_sid=call_sid, state=state, answered_turn=-1, response=response,
+                    status="in-progress", created_at=stamp, updated_at=stamp,
+                )
+            )
+        except IntegrityError:
+            raise DuplicateCall(call_sid) from None
+
+    def save_turn(self, call_sid: str, state: str, answered_turn: int, response: str, *, after: int) -> bool:
+        """Store the answer to a turn, only if the call is still where it was when read (`after`).
+
+        False means another request for this call (a Twilio retry) got there first: the
+        caller must be given that answer instead, so nothing happens twice.
+        """
+        result = self.connection.execute(
+            update(calls)
+            .where(calls.c.call_sid == call_sid, calls.c.answered_turn == after)
+            .values(state=state, answered_turn=answered_turn, response=response, updated_at=now())
+        )
+        return bool(result.rowcount)
+
+    def end_call(self, call_sid: str, status: str, duration: int | None) -> bool:
+        result = self.connection.execute(
+            update(calls)
+            .where(calls.c.call_sid == call_sid)
+            .values(status=status, duration_seconds=duration, ended_at=now(), updated_at=now())
+        )
+        return bool(result.rowcount)
+
+    def enqueue_text(
+        self,
+        *,
+        key: str,
+        call_sid: str | None,
+        purpose: str,
+        to: str,
+        body: str,
+        caller_hash: str | None = None,
+        capped: bool = True,
+    ) -> bool:
+        """Add a text to the outbox unless one with the same key is there; True if added."""
+        if self.holds(outbox, key):
+            return False
+        stamp = now()
+        self.connection.execute(
+            insert(outbox).values(
+                idempotency_key=key, call_sid=call_sid, purpose=purpose, to_number=to, body=body,
+                status="pending", created_at=stamp, updated_at=stamp, next_attempt_at=stamp,
+                caller_hash=caller_hash, capped=capped,
+            )
+        )
+        return True
+
+    def holds(self, table: Table, key: str) -> bool:
+        """Whether `table` already has the row with this idempotency key (a retried webhook's work)."""
+        return holds(self.connection, table, key)
+
+    def rows(self, table: Table) -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in self.connection.execute(select(table))]
+
+
+def holds(connection: Connection, table: Table, key: str) -> bool:
+    return connection.execute(select(table.c.id).where(table.c.idempotency_key == key)).first() is not None
+
+
+def _read_call(connection: Connection, call_sid: str) -> CallRecord | None:
+    row = connection.execute(
+        select(calls.c.call_sid, calls.c.state, calls.c.answered_turn, calls.c.response).where(
+            calls.c.call_sid == call_sid
+        )
+    ).first()
+    return CallRecord(*row) if row else None
+
+
+def _engine(url: str) -> Engine:
+    # hide_parameters: a database error's message would otherwise quote the row (a mobile, a text's body)
+    # into the logs.
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, start transactions, so they can start IMMEDIATE;
+        # WAL lets readers go on while a webhook writes.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed state
+        cursor.execute("PRAGMA foreign_keys=ON")  # a removed home takes its landlines with it
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take the lock at the start, so two never deadlock upgrading a read lock;
+        # readers do not, so a lookup never waits for (or inside) a write.
+        writes = connection.get_execution_options().get("ivr_writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+__all__ = [
+    "CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "care_homes", "escalations", "home_landlines",
+    "metadata", "notices", "opt_outs", "outbox", "usage_counts",
+]  # fmt: skip

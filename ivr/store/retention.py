@@ -1,0 +1,103 @@
+"""Retention: personal data is kept only as long as configured, then purged to anonymous counts.
+
+Part of the store (SQLAlchemy stays in store.py and its query modules). A purge removes
+call state (which holds the mobile and ODS code a caller gave), texts (number and body)
+and closed escalations older than the retention period, and first adds what it removes
+to `usage_counts` (calls per scenario, texts by outcome, by day) in the same transaction,
+so running it daily, or twice, counts everything exactly once.
+
+Kept on purpose: numbers that texted STOP (forgetting them would text them again) and
+open escalations (the care association is still working on them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ivr.store.database import Store, calls, escalations, now, outbox, usage_counts
+
+
+@dataclass(frozen=True)
+class Purged:
+    calls: int
+    texts: int
+    escalations: int
+    counts: dict[str, int]  # what was added to the anonymous counts, by metric
+
+
+def purge(store: Store, *, days: int, dry_run: bool = False) -> Purged:
+    cutoff = now() - timedelta(days=days)
+    counts: Counter[tuple[date, str]] = Counter()
+    with store.transaction() as tx:
+        connection = tx.connection
+        old_calls = connection.execute(select(calls.c.created_at, calls.c.state).where(calls.c.created_at < cutoff))
+        n_calls = 0
+        for created_at, state in old_calls:
+            n_calls += 1
+            day = _day(created_at)
+            counts[(day, "calls")] += 1
+            for scenario in _scenarios(state):
+                counts[(day, f"calls.scenario_{scenario}")] += 1
+        old_texts = connection.execute(
+            select(outbox.c.created_at, outbox.c.purpose, outbox.c.status).where(outbox.c.created_at < cutoff)
+        )
+        n_texts = 0
+        for created_at, purpose, status in old_texts:
+            n_texts += 1
+            counts[(_day(created_at), f"texts.{status}.{purpose}")] += 1
+        old_escalations = connection.execute(
+            select(escalations.c.created_at, escalations.c.reason).where(
+                escalations.c.status == "closed", escalations.c.closed_at < cutoff
+            )
+        )
+        n_escalations = 0
+        for created_at, reason in old_escalations:
+            n_escalations += 1
+            counts[(_day(created_at), f"escalations.{reason}")] += 1
+        if not dry_run:
+            connection.execute(delete(calls).where(calls.c.created_at < cutoff))
+            connection.execute(delete(outbox).where(outbox.c.created_at < cutoff))
+            connection.execute(
+                delete(escalations).where(escalations.c.status == "closed", escalations.c.closed_at < cutoff)
+            )
+            _add_counts(connection, counts)
+    totals: Counter[str] = Counter()
+    for (_, metric), value in counts.items():
+        totals[metric] += value
+    return Purged(calls=n_calls, texts=n_texts, escalations=n_escalations, counts=dict(sorted(totals.items())))
+
+
+def usage(store: Store) -> dict[str, int]:
+    """The anonymous counts kept so far, by metric, over all days."""
+    totals: Counter[str] = Counter()
+    with store.engine.connect() as connection:
+        for metric, value in connection.execute(select(usage_counts.c.metric, usage_counts.c.count)):
+            totals[metric] += value
+    return dict(sorted(totals.items()))
+
+
+def _day(stamp: datetime) -> date:
+    """The UTC day of a stored time: SQLite gives it back without a zone, PostgreSQL in the session's."""
+    return (stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp).astimezone(UTC).date()
+
+
+def _scenarios(state: str) -> list[int]:
+    """The scenarios a stored call heard; a state an older release wrote may not say."""
+    try:
+        heard = json.loads(state).get("scenarios", [])
+    except (ValueError, AttributeError):
+        return []
+    return [number for number in heard if isinstance(number, int)]
+
+
+def _add_counts(connection: Connection, counts: Counter[tuple[date, str]]) -> None:
+    for (day, metric), value in sorted(counts.items()):
+        where = (usage_counts.c.day == day) & (usage_counts.c.metric == metric)
+        if connection.execute(update(usage_counts).where(where).values(count=usage_counts.c.count + value)).rowcount:
+            continue
+        connection.execute(insert(usage_counts).values(day=day, metric=metric, count=value))
