@@ -7,17 +7,43 @@ the companion's own start with IVR_. A `.env` file in the working directory is r
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ivr.phone import uk_mobile
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REPO_PROMPTS = REPO_ROOT / "prompts"
-DEFAULT_DATABASE = f"sqlite:///{REPO_ROOT / 'var' / 'ivr.sqlite3'}"
+PACKAGE_ROOT = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_ROOT.parent
 VOICE_PATTERN = r"^[a-z]{2,3}(-[a-z0-9]+)*(\+[a-z0-9]+)?$"
+APP_NAME = "nhsmail-helpdesk-companion"
+DATABASE_SHAPE = re.compile(r"^(sqlite:///.+|(postgres|postgresql|postgresql\+psycopg)://[^/\s]+/[^/\s]+)$")
+
+
+def running_from_source() -> bool:
+    """A clone: the package sits beside its pyproject.toml and the top-level prompts/."""
+    return (SOURCE_ROOT / "pyproject.toml").is_file() and (SOURCE_ROOT / "prompts").is_dir()
+
+
+def default_prompts() -> Path:
+    # Installed, the content is package data (ivr/prompts); in a clone it stays at the top level.
+    return SOURCE_ROOT / "prompts" if running_from_source() else PACKAGE_ROOT / "prompts"
+
+
+def default_data_dir() -> Path:
+    """A clone keeps its database in var/; an installed companion in the platform's data folder,
+    never beside site-packages (~/.local/share/... on Linux, %LOCALAPPDATA%\\... on Windows)."""
+    if running_from_source():
+        return SOURCE_ROOT / "var"
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _default_database(data: dict[str, Any]) -> str:
+    return f"sqlite:///{data.get('data_dir') or default_data_dir()}/ivr.sqlite3"
 
 
 def default_speech_cache() -> Path:
@@ -34,13 +60,17 @@ class Settings(BaseSettings):
     )
 
     # --- content ---
-    prompts_dir: Path = Field(default=REPO_PROMPTS, description="Folder of the content TOML files")
+    prompts_dir: Path = Field(default_factory=default_prompts, description="Folder of the content TOML files")
     content_max_age_days: int = Field(default=365, ge=1, description="`ivr check` warns past this age")
+
+    # --- where the companion keeps its own files (the SQLite database, the local secret key) ---
+    # Declared before database_url, whose default is built from it.
+    data_dir: Path = Field(default_factory=default_data_dir, description="The companion's own files")
 
     # --- the web app ---
     port: int = Field(default=5000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "port"))
     database_url: str = Field(
-        default=DEFAULT_DATABASE, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+        default_factory=_default_database, validation_alias=AliasChoices("DATABASE_URL", "database_url")
     )
     public_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url")
@@ -57,6 +87,9 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_MESSAGING_SERVICE_SID", "twilio_messaging_service_sid")
     )
+    # The one secret from which the companion's keys are derived. A local run makes one and keeps it
+    # in data_dir; a real line must set it, the same for every process.
+    secret_key: SecretStr | None = Field(default=None, description="The companion's root secret")
     validate_signature: bool = Field(default=True, description="Off only for local development")
     # --- texts ---
     sms_per_second: float = Field(default=1.0, gt=0, le=100, description="Sending rate of the worker")
@@ -72,13 +105,21 @@ class Settings(BaseSettings):
     )
     # --- personal data ---
     retention_days: int = Field(default=30, ge=1, le=3650, description="`ivr purge` removes call data older than this")
-    voice: str = Field(default="Polly.Amy", description="Twilio <Say> voice")
-    language: str = Field(default="en-GB", description="Twilio <Say> language")
-    slow_rate: str = Field(default="80%", pattern=r"^\d{2,3}%$", description="SSML prosody rate in slow mode")
+    # --- the voice callers hear on the phone (Twilio <Say>; the rehearsal's are below) ---
+    # A neural en-GB voice: the standard ones sound clipped on a phone line. Neural Polly voices take
+    # <prosody rate>, so slow mode still works.
+    twilio_voice: str = Field(
+        default="Polly.Amy-Neural", pattern=r"^(Polly|Google)\.[A-Za-z0-9-]+$|^(man|woman|alice)$",
+        description="Twilio <Say> voice",
+    )
+    twilio_language: str = Field(default="en-GB", pattern=r"^[a-z]{2,3}-[A-Z]{2}$", description="Twilio <Say> language")
+    twilio_slow_rate: str = Field(default="80%", pattern=r"^\d{2,3}%$", description="SSML prosody rate in slow mode")
 
     @field_validator("database_url")
     @classmethod
     def _sqlalchemy_scheme(cls, value: str) -> str:
+        if not DATABASE_SHAPE.match(value):
+            raise ValueError("must be sqlite:///path/to/file.sqlite3 or postgresql://user:password@host/database")
         # Heroku-style hosts give postgres://, which SQLAlchemy 2 refuses.
         if value.startswith("postgres://"):
             value = "postgresql://" + value[len("postgres://") :]
@@ -119,3 +160,49 @@ class Settings(BaseSettings):
     )
     synthesis_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Bound on one prompt's synthesis")
     audio_player: str = Field(default="aplay -q", min_length=1, description="Plays a WAV file given after it")
+
+
+class SettingsError(Exception):
+    """A setting a person got wrong: one line naming the environment variable and what it expects."""
+
+
+# Never echoed in an error: they hold passwords or keys.
+SENSITIVE = frozenset({"twilio_auth_token", "secret_key", "database_url"})
+
+
+def _aliases(field: str) -> list[str]:
+    alias = Settings.model_fields[field].validation_alias
+    return [str(choice) for choice in alias.choices] if isinstance(alias, AliasChoices) else []
+
+
+def env_name(field: str) -> str:
+    """The environment variable a field is read from: its unprefixed alias, or IVR_ and its name."""
+    aliases = _aliases(field)
+    return aliases[0] if aliases else f"IVR_{field.upper()}"
+
+
+def _field(location: str) -> str:
+    """pydantic reports an aliased field by the alias it was given as."""
+    if location in Settings.model_fields:
+        return location
+    return next((name for name in Settings.model_fields if location in _aliases(name)), location)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and .env), or a SettingsError of one line per problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    problems = []
+    for problem in error.errors():
+        field = _field(str(problem["loc"][0])) if problem["loc"] else "?"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        hidden = field in SENSITIVE or problem["type"] == "missing"
+        shown = "" if hidden else f" (got {str(problem.get('input'))[:60]!r})"
+        name = env_name(field) if field in Settings.model_fields else field
+        problems.append(f"{name}: {message}{shown}")
+    return "bad setting: " + "; ".join(problems)

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from ivr.content.model import Content, load
 from ivr.homes.directory import Home, InMemoryDirectory
+
+# The companion's own files (a local line's secret, a default database) go to a scratch folder, not the clone's var/.
+os.environ.setdefault("IVR_DATA_DIR", tempfile.mkdtemp(prefix="ivr-tests-"))
 
 pytest_plugins = ["tests.databases"]  # the database fixtures, SQLite and PostgreSQL
 

@@ -186,11 +186,12 @@ def test_an_import_that_fails_while_writing_leaves_the_directory_as_it_was(ivr: 
 
 def test_a_database_that_cannot_be_opened_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
-    for url, why in ((f"sqlite:///{tmp_path}/a-file/ivr.sqlite3", "File exists"),
-                     ("postgresql://nobody@127.0.0.1:1/ivr", "(DATABASE_URL)"),
-                     ("nonsense://x", "(DATABASE_URL)")):  # fmt: skip
+    # A database that cannot be opened exits 1; a DATABASE_URL of the wrong shape is a setting error (2).
+    for url, why, code in ((f"sqlite:///{tmp_path}/a-file/ivr.sqlite3", "File exists", 1),
+                           ("postgresql://nobody@127.0.0.1:1/ivr", "(DATABASE_URL)", 1),
+                           ("nonsense://x", "DATABASE_URL: must be", 2)):  # fmt: skip
         result = CliRunner().invoke(main, ["homes", "list"], env={"DATABASE_URL": url})
-        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert result.exit_code == code and "Traceback" not in result.output, result.output
         assert "Error: " in result.output and why in result.output, result.output
 
 

@@ -34,7 +34,8 @@ def free_port() -> int:
 def clean_env(**settings: str) -> dict[str, str]:
     """This process's environment without any of the companion's settings, then `settings`."""
     env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("IVR_", "TWILIO_", "DATABASE_URL"))
+        key: value for key, value in os.environ.items()
+        if not key.startswith(("IVR_", "TWILIO_", "DATABASE_URL")) or key == "IVR_DATA_DIR"
     }
     env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", **settings)
     return env

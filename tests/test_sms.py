@@ -609,7 +609,8 @@ def test_inbound_texts_must_be_signed(store: Store, content: Content) -> None:
 
 
 def test_the_status_callback_is_asked_for_only_with_a_public_url(store: Store) -> None:
-    credentials = {"twilio_account_sid": ACCOUNT, "twilio_auth_token": "token", "twilio_from_number": "+441234567890"}
+    credentials = {"twilio_account_sid": ACCOUNT, "twilio_auth_token": "token", "twilio_from_number": "+441234567890",
+                   "secret_key": "a-secret"}  # fmt: skip
     with_url = worker_for(Settings(database_url=store.url, public_base_url="https://ivr.example.org/", **credentials),
                           store)  # fmt: skip
     assert with_url.settings.status_callback == "https://ivr.example.org/sms/status"

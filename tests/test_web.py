@@ -62,7 +62,7 @@ def test_a_call_is_answered_with_the_greeting(client: FlaskClient) -> None:
     gather = document.find("Gather")
     assert gather is not None and gather.get("action") == "/voice/turn/0" and gather.get("numDigits") == "1"
     say = gather.find("Say")
-    assert say is not None and say.get("voice") == "Polly.Amy" and say.get("language") == "en-GB"
+    assert say is not None and say.get("voice") == "Polly.Amy-Neural" and say.get("language") == "en-GB"
     assert document.find("Redirect").text == "/voice/turn/0/silence"  # type: ignore[union-attr]
     assert "+44" not in body and "1522" not in body  # nothing personal in the TwiML or its URLs
 

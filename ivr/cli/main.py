@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ivr.cli import setup
 from ivr.content.model import Content, ContentError, load
 from ivr.content.outline import mermaid, outline, summarise
 from ivr.homes.directory import InMemoryDirectory
@@ -27,7 +28,7 @@ ODS_PATTERN = re.compile(r"^V[A-Z0-9]{4}$")
 
 
 def _content(prompts: Path | None) -> Content:
-    directory = prompts or Settings().prompts_dir
+    directory = prompts or setup.settings().prompts_dir
     try:
         return load(directory)
     except ContentError as error:
@@ -117,7 +118,7 @@ def rehearse(
         console.print(f"[dim]{escape(text)}[/]")
 
     keypad: Keypad = ScriptedKeypad(script or "") if scripted else TerminalKeypad(notice)
-    settings = Settings()
+    settings = setup.settings()
     voices = _voices(settings)
     wanted = speak if speak is not None else not scripted  # scripted runs (tests, CI) stay silent
     speaker = Speaker(_synthesizer(settings), Player(settings.audio_player), notice) if wanted else None
@@ -151,7 +152,7 @@ def export_audio(prompts: Path | None, directory: Path, ods: str) -> None:
     """Render every prompt to WAV in DIRECTORY, with manifest.csv (node, file, seconds, voice, text)."""
     content = _content(prompts)
     code = _ods(ods) or audio_export.EXAMPLE_ODS
-    settings = Settings()
+    settings = setup.settings()
     items = list(audio_export.prompts(content, _voices(settings), ods=code))
     began = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -161,6 +162,8 @@ def export_audio(prompts: Path | None, directory: Path, ods: str) -> None:
             done = audio_export.export(items, directory, synthesizer, lambda item: progress.advance(task))
         except SynthesisFailed as error:
             raise click.ClickException(f"{error} (is espeak-ng installed? Debian: libespeak-ng1)") from None
+        except OSError as error:  # a folder that cannot be made or written: say which, and why
+            raise setup.BadSetup(f"cannot write the audio to {directory}: {error.strerror}") from None
     click.echo(
         f"{done.files} files, {done.seconds / 60:.1f} minutes of speech, in {directory}; "
         f"{done.rendered} rendered, {done.files - done.rendered} from the cache ({settings.speech_cache_dir}); "
@@ -182,7 +185,7 @@ def check(prompts: Path | None) -> None:
         f"about {summary.longest_seconds:.0f} s of speech; checked in {elapsed * 1000:.0f} ms"
     )
     age = (date.today() - content.meta.reviewed_on).days
-    if age > Settings().content_max_age_days:
+    if age > setup.settings().content_max_age_days:
         click.echo(
             f"warning: the content was last reviewed on {content.meta.reviewed_on} ({age} days ago); "
             "check it against the helpdesk's current process and update [meta] reviewed_on",

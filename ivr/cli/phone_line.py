@@ -7,31 +7,28 @@ import threading
 from pathlib import Path
 from typing import get_args
 from urllib.error import URLError
+from urllib.parse import urlsplit
 
 import click
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from ivr import gsm7, privacy
+from ivr.cli import setup
 from ivr.content.model import ContentError, Reason, load
 from ivr.engine.validators import ODS_CODE
+from ivr.line import LOCAL_TOKEN
 from ivr.phone_line.callsim import CallSimulator, Heard
 from ivr.settings import Settings
 from ivr.store.database import Store, StoreError
 from ivr.texts.compose import compose, reason_words
 from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
 
-# Used by `ivr serve` and `ivr call` on one machine when no TWILIO_AUTH_TOKEN is set, so the
-# signature check stays on locally too. A real deployment must set its own token.
-LOCAL_TOKEN = "local-development-only"
 EXAMPLE_TICKET = "8123456"  # what `ivr sms preview` fills an escalation's ticket number with
 
 
 def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as error:  # pydantic's ValidationError: one clear line, not a traceback
-        raise click.ClickException(f"bad settings: {error}") from None
+    return setup.settings()
 
 
 def _describe(url: str) -> str:
@@ -52,12 +49,12 @@ def open_store(settings: Settings | None = None) -> Store:
 
 
 def sender_for(settings: Settings) -> Sender:
-    """Twilio when its credentials are set; otherwise the console, so nothing is lost locally."""
-    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
-    sending_from = settings.twilio_from_number or settings.twilio_messaging_service_sid
-    if settings.twilio_account_sid and token and sending_from:
+    """Twilio on a real line; the console only when no Twilio credential is set at all (see ivr/line.py)."""
+    line = setup.line(settings)
+    if line.real:
+        assert settings.twilio_account_sid is not None  # a real line has every credential
         return TwilioSender(
-            settings.twilio_account_sid, token, from_number=settings.twilio_from_number,
+            settings.twilio_account_sid, line.auth_token, from_number=settings.twilio_from_number,
             messaging_service_sid=settings.twilio_messaging_service_sid,
         )  # fmt: skip
     return ConsoleSender(click.echo)
@@ -85,33 +82,36 @@ def upgrade() -> None:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, help="Default: PORT, or 5000.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Default: PORT, or 5000.")
 def serve(host: str, port: int | None) -> None:
     """Run the phone app on this machine with the embedded defaults."""
     from ivr.phone_line.web import ConfigurationError, create_app
 
     settings = _settings()
-    updates: dict[str, object] = {}
-    if settings.twilio_auth_token is None:
-        updates["twilio_auth_token"] = SecretStr(LOCAL_TOKEN)  # model_copy does not validate: give the type
-    settings = settings.model_copy(update=updates) if updates else settings
+    line = setup.line(settings)
+    # A local line signs with the fixed local token that `ivr call` uses too.
+    app_settings = settings if line.real else settings.model_copy(update={"twilio_auth_token": SecretStr(LOCAL_TOKEN)})
     port = port or settings.port
     store = open_store(settings)
     try:
-        app = create_app(settings)
+        app = create_app(app_settings)
     except ConfigurationError as error:
-        raise click.ClickException(str(error)) from None
+        raise setup.BadSetup(str(error)) from None
     base = settings.public_base_url or f"http://{host}:{port}"
     click.echo(f"database: {_describe(settings.database_url)}")
-    click.echo("Give Twilio these URLs (Phone Numbers > your number > Voice configuration):")
+    click.echo("Give Twilio these URLs (or let `ivr twilio configure` set them):")
     click.echo(f"  A call comes in (POST):  {base}/voice")
     click.echo(f"  Primary handler fails:   {base}/voice/fallback")
     click.echo(f"  Call status changes:     {base}/voice/status")
+    click.echo(f"  A message comes in:      {base}/sms")
     drain = worker_for(settings, store)
     # The embedded default sends (or prints) texts from this process; a deployment runs `ivr worker`.
     threading.Thread(target=drain.run, name="outbox", daemon=True).start()
-    if "twilio_auth_token" in updates:
-        click.echo(f"No TWILIO_AUTH_TOKEN: requests must be signed with the local token {LOCAL_TOKEN!r}.")
+    if line.real:
+        click.echo("Texts are sent through Twilio.")
+    else:
+        click.echo("No Twilio credentials: texts are printed here, not sent.")
+        click.echo(f"Requests must be signed with the local token {LOCAL_TOKEN!r}.")
         click.echo(f'Try it: ivr call http://{host}:{port} --keys "2 2 1 1 1"')
     app.run(host=host, port=port, threaded=True)
 
@@ -124,6 +124,9 @@ def serve(host: str, port: int | None) -> None:
 @click.option("--token", help="Auth token to sign with. Default: TWILIO_AUTH_TOKEN, or the local token.")
 def call(url: str, keys: str, caller: str, token: str | None) -> None:
     """Ring a running server as Twilio would, and print what the caller hears."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise setup.BadSetup(f"{url!r} is not a server's address: give one like http://127.0.0.1:5000")
     settings = _settings()
     secret = token or (settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else LOCAL_TOKEN)
     labels = {"companion": "Companion", "caller": "Caller", "end": "End", "error": "Error"}

@@ -19,7 +19,7 @@ from ivr.speech import NATO
 
 @dataclass(frozen=True)
 class TwilioVoice:
-    name: str = "Polly.Amy"
+    name: str = "Polly.Amy-Neural"
     language: str = "en-GB"
     slow_rate: str = "80%"
 

@@ -164,7 +164,7 @@ class Calls:
         self.directory = directory
         self.settings = settings
         self.base = settings.public_base_url or ""
-        self.voice = twiml.TwilioVoice(settings.voice, settings.language, settings.slow_rate)
+        self.voice = twiml.TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate)
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "ivr"
         self.hash_key = hashlib.sha256(b"ivr caller hash:" + token.encode()).digest()
 

@@ -12,13 +12,19 @@ from __future__ import annotations
 import os
 import select
 import sys
-import termios
 import time
-import tty
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, Protocol, assert_never
+
+try:  # POSIX terminals; on Windows the operator commands must still import (see _console_key)
+    import termios
+    import tty
+except ImportError:
+    HAS_TERMIOS = False
+else:
+    HAS_TERMIOS = True
 
 from ivr.content.model import Content
 from ivr.engine import flow
@@ -286,6 +292,9 @@ POLL_SECONDS = 0.03
 @contextmanager
 def _cbreak() -> Iterator[int]:
     """Keys arrive one at a time, unechoed, without Enter; the terminal is restored afterwards."""
+    if not HAS_TERMIOS:  # the Windows console hands over keys one at a time already
+        yield -1
+        return
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     try:
@@ -297,10 +306,28 @@ def _cbreak() -> Iterator[int]:
 
 def _poll_key(fd: int, timeout: float) -> str | None:
     """A keypad key or 'q' typed within `timeout` seconds; other characters are ignored."""
+    if not HAS_TERMIOS:
+        return _console_key(timeout)
     ready, _, _ = select.select([fd], [], [], timeout)
     if not ready:
         return None
-    char = os.read(fd, 1).decode(errors="ignore")
+    return _keypad_key(os.read(fd, 1).decode(errors="ignore"))
+
+
+def _console_key(timeout: float) -> str | None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        deadline = time.monotonic() + timeout
+        while not msvcrt.kbhit():
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
+        return _keypad_key(msvcrt.getwch())
+    raise RuntimeError("no way to read single keys on this system: use --keys")
+
+
+def _keypad_key(char: str) -> str | None:
     if char in KEYPAD_KEYS:
         return char
     if char in ("q", "Q", "\x04", "\x1b"):

@@ -26,6 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ivr import gsm7
 from ivr.phone import mask
+from ivr.privacy import scrub_codes
 from ivr.store.database import Store, StoreError, now
 from ivr.texts import outbox
 
@@ -128,7 +129,9 @@ class ConsoleSender:
 
     def send(self, to: str, body: str, status_callback: str | None) -> str:
         counted = gsm7.count(body)
-        self.echo(f"--- text to {mask(to)} ({counted.encoding}, {counted.segments} segments) ---\n{body}\n---")
+        # Masked as the logs are: a console is read over shoulders and kept in scrollback.
+        shown = scrub_codes(body)
+        self.echo(f"--- text to {mask(to)} ({counted.encoding}, {counted.segments} segments) ---\n{shown}\n---")
         return f"console-{uuid.uuid4().hex[:12]}"
 
     def find(self, to: str, body: str, since: datetime) -> str | None:

@@ -1,6 +1,6 @@
 # Sourced by the entry points in scripts/: set up a fresh machine, then leave them to run.
 # - .venv is created when missing;
-# - the package and its dev extras are (re)installed when pyproject.toml changed;
+# - the locked dependencies (requirements-dev.txt) and the package are (re)installed when either changed;
 # - the Debian packages the product needs are installed when missing and apt-get is usable (root),
 #   otherwise we say what to install and carry on (the rehearsal still works as text).
 set -euo pipefail
@@ -37,13 +37,17 @@ ensure_venv() {
     say "creating .venv"
     "$PYTHON" -m venv "$VENV"
   fi
-  local stamp="$VENV/.pyproject.sha256" want
-  want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  # Reinstall when the lock or the package's own metadata changed. Dependencies come from the
+  # hashed lockfile (reproducible, every file checked); then the companion itself, without deps.
+  local stamp="$VENV/.lock.sha256" want
+  want="$(cat pyproject.toml requirements-dev.txt | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing the companion and its tools into .venv (pyproject.toml changed)"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    "$VENV/bin/python" -m pip install --quiet -e ".[dev,postgres]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    "$VENV/bin/python" -c 'import ivr.cli' || { say "error: the install failed"; exit 1; }
+    say "installing the companion and its locked dependencies into .venv"
+    "$VENV/bin/python" -m pip install --quiet --require-hashes -r requirements-dev.txt \
+      2> >(grep -v '^WARNING: Location' >&2) || { say "error: installing requirements-dev.txt failed"; exit 1; }
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e . \
+      2> >(grep -v '^WARNING: Location' >&2) || { say "error: installing the companion failed"; exit 1; }
+    "$VENV/bin/python" -c 'import ivr.cli.main' || { say "error: the install failed"; exit 1; }
     echo "$want" > "$stamp"
   fi
 }
