@@ -123,7 +123,13 @@ class CallSimulator:
                     self.note(Heard("caller", f"says {spoken!r}"))
                     return action, {"SpeechResult": spoken, "Confidence": "0.9"}
                 self.note(Heard("caller", f"presses {key}"))
-                digits = key.removesuffix("#") if verb.get("finishOnKey") == "#" else key
+                # Twilio's finishOnKey is # unless the Gather says otherwise. The key that ends an entry
+                # is not sent, and an entry ended before any digit sends nothing at all: Twilio goes on
+                # to the verb after the Gather, as for silence.
+                finish = verb.get("finishOnKey", "#")
+                digits = key.removesuffix(finish) if finish else key
+                if not digits:
+                    continue
                 return action, {"Digits": digits}
             elif verb.tag == "Redirect":
                 return urljoin(url, (verb.text or "").strip()), {}

@@ -77,7 +77,10 @@ class ScriptedKeypad:
         if not self._tokens:
             return None
         token = self._tokens.pop(0)
-        return Silence() if token == "t" else Digits(token)
+        # As on the phone: # is Twilio's finishing key, and # before any digit sends nothing (silence).
+        if token in ("t", "#"):
+            return Silence()
+        return Digits(token)
 
     def listen(self, playback: Playback) -> str | None:
         while not playback.finished():
@@ -243,7 +246,7 @@ class TerminalKeypad:
                 return Digits(first)
             self.notice(f"[press a key: 0-9, * or #; q to stop; silence after {ask.timeout} s]")
             key = self._key(ask.timeout)
-            if key is None:
+            if key is None or key == "#":  # Twilio sends nothing for # alone: silence, as on the phone
                 return Silence()
             return None if key == "q" else Digits(key)
         self.notice(f"[type the digits, then #; q to stop; silence after {ask.timeout} s]")
@@ -259,7 +262,7 @@ class TerminalKeypad:
             sys.stdout.flush()
             if key == "#":
                 sys.stdout.write("\n")
-                return Digits(digits)
+                return Digits(digits) if digits != "#" else Silence()  # Twilio sends nothing for # alone
 
     def listen(self, playback: Playback) -> str | None:
         with _cbreak() as fd:
