@@ -1,6 +1,6 @@
 """`ivr twilio`: point the Twilio number at this app, check the account, and print a fallback for a TwiML Bin.
 
-A thin layer over ivr/phone_line/number_setup.py. Registered on the main group in cli/main.py. Tests
+A thin layer over ivr/phone_line/number_setup.py and number_check.py. Registered on the main group in cli/main.py. Tests
 hand in a recording HTTP client as `obj={"twilio_http_client": ...}`; otherwise the SDK's own is used,
 with a timeout.
 """
@@ -16,7 +16,7 @@ from twilio.rest import Client
 from ivr import privacy
 from ivr.cli.phone_line import _settings
 from ivr.content.model import ContentError, load
-from ivr.phone_line import number_setup
+from ivr.phone_line import number_check, number_setup
 from ivr.phone_line.twiml import TwilioVoice
 from ivr.settings import Settings
 
@@ -114,13 +114,13 @@ def check(ctx: click.Context, number: str | None) -> None:
     settings = _settings()
     base = _base_url(settings)
     twilio = _client(ctx, settings)
-    wanted = number_setup.Wanted(
+    wanted = number_check.Wanted(
         base_url=base,
         number=number or settings.twilio_from_number,
         from_number=settings.twilio_from_number,
         messaging_service_sid=settings.twilio_messaging_service_sid,
     )
-    findings = number_setup.check(twilio, wanted)
+    findings = number_check.check(twilio, wanted)
     for finding in findings:
         click.echo(f"{'ok' if finding.ok else 'problem'}: {finding.text}")
     if not all(finding.ok for finding in findings):
