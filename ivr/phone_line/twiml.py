@@ -13,8 +13,9 @@ from typing import assert_never
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from ivr.content.model import Content
 from ivr.engine.turn import Ask, Escalate, Hangup, Pause, Say, SendSms, Turn
-from ivr.speech import NATO
+from ivr.speech import NATO, digits_grouped
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,10 @@ def apology(helpdesk_spoken: str, voice: TwilioVoice, sorry: str, number: str, g
     response.say(goodbye, voice=voice.name, language=voice.language)
     response.hangup()
     return str(response)
+
+
+def trouble(content: Content, voice: TwilioVoice) -> str:
+    """The apology in the content's words, the helpdesk number spoken digit by digit."""
+    phrases = content.phrases
+    helpdesk = digits_grouped(content.meta.helpdesk_number)
+    return apology(helpdesk, voice, phrases.trouble_sorry, phrases.trouble_number, phrases.trouble_goodbye)

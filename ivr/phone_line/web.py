@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import privacy, speech
+from ivr import privacy
 from ivr.content.model import Content, ContentError, load
 from ivr.engine import flow
 from ivr.engine.flow import CallState
@@ -266,12 +266,7 @@ class Calls:
                  "already recorded", "" if contact else "; IVR_ESCALATION_CONTACT is not set, so no text")
 
     def trouble(self) -> Response:
-        phrases = self.content.phrases
-        helpdesk = speech.digits_grouped(self.content.meta.helpdesk_number)
-        body = twiml.apology(
-            helpdesk, self.voice, phrases.trouble_sorry, phrases.trouble_number, phrases.trouble_goodbye
-        )
-        return _twiml(body)
+        return _twiml(twiml.trouble(self.content, self.voice))
 
 
 def _call_sid(form: Any) -> str:
