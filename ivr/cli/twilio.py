@@ -137,7 +137,7 @@ def fallback_twiml() -> None:
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(1) from None
-    voice = TwilioVoice(settings.voice, settings.language, settings.slow_rate)
+    voice = TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate)
     click.echo(number_setup.fallback_twiml(content, voice))
 
 
