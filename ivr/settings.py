@@ -20,6 +20,10 @@ DEFAULT_DATABASE = f"sqlite:///{REPO_ROOT / 'var' / 'ivr.sqlite3'}"
 VOICE_PATTERN = r"^[a-z]{2,3}(-[a-z0-9]+)*(\+[a-z0-9]+)?$"
 
 
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong: the app must not start."""
+
+
 def default_speech_cache() -> Path:
     """The XDG cache (~/.cache/ivr/speech): per user, outside the repo, safe to delete."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

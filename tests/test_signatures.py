@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
+from ivr.app import create_app
 from ivr.content.model import Content
-from ivr.phone_line.web import create_app, public_url
+from ivr.phone_line.web import public_url
 from ivr.settings import Settings
 from ivr.store.database import Store
 from tests.web_support import TOKEN, assert_valid_twiml, sign

@@ -14,9 +14,9 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from ivr.app import create_app
 from ivr.cli.phone_line import worker_for
 from ivr.content.model import Content
-from ivr.phone_line.web import create_app
 from ivr.settings import Settings
 from ivr.store.database import Store
 from ivr.store.database import outbox as outbox_table

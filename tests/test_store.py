@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import inspect
 
+from ivr.app import create_app
 from ivr.content.model import Content
-from ivr.phone_line.web import create_app
 from ivr.settings import Settings
 from ivr.store.database import DuplicateCall, Store, calls, outbox
 from tests.web_support import TOKEN, FlaskTransport, add_home, sign

@@ -9,15 +9,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ivr.app import create_app
 from ivr.content.model import Content, Entry
 from ivr.engine import flow
 from ivr.engine.flow import CallState
 from ivr.engine.turn import Digits, Speech
 from ivr.homes import directory_store
 from ivr.homes.directory import InMemoryDirectory
-from ivr.phone_line.web import ConfigurationError, create_app
 from ivr.rehearsal.session import Rehearsal, ScriptedKeypad
-from ivr.settings import Settings
+from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import Store, calls, outbox
 from tests.test_engine import ENTRY_INPUTS, HOMES, KEY_INPUTS, explore
 from tests.web_support import BASE, TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign, simulate

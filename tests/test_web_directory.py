@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from lxml import etree
 
+from ivr.app import create_app
 from ivr.cli.main import main
 from ivr.content.model import Content
 from ivr.homes import escalations, notice
 from ivr.homes.directory import Home
 from ivr.phone_line.callsim import CallSimulator
-from ivr.phone_line.web import create_app
 from ivr.settings import Settings
 from ivr.store.database import Store, outbox
 from ivr.store.database import escalations as escalations_table

@@ -16,7 +16,7 @@ from ivr import gsm7, privacy
 from ivr.content.model import ContentError, Reason, load
 from ivr.engine.validators import ODS_CODE
 from ivr.phone_line.callsim import CallSimulator, Heard
-from ivr.settings import Settings
+from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import Store, StoreError
 from ivr.texts.compose import compose, reason_words
 from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
@@ -88,7 +88,7 @@ def upgrade() -> None:
 @click.option("--port", type=int, help="Default: PORT, or 5000.")
 def serve(host: str, port: int | None) -> None:
     """Run the phone app on this machine with the embedded defaults."""
-    from ivr.phone_line.web import ConfigurationError, create_app
+    from ivr.app import create_app
 
     settings = _settings()
     updates: dict[str, object] = {}
