@@ -35,8 +35,9 @@ from ivr.phone_line import twiml
 from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import DuplicateCall, Store, Transaction
 from ivr.texts import outbox
+from ivr.texts.caps import DailyCaps, TextLimits
 from ivr.texts.compose import compose
-from ivr.texts.inbound import DailyCaps, InboundTexts
+from ivr.texts.inbound import InboundTexts
 
 log = logging.getLogger("ivr.phone_line.web")
 TWIML = "text/xml"
@@ -60,7 +61,7 @@ class PhoneLine:
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         return cls(
             calls=Calls(content, store, directory or StoreDirectory(store), settings),
-            texts=InboundTexts(content, store, settings),
+            texts=InboundTexts(content, store, text_limits(settings)),
             store=store,
             validator=RequestValidator(token),
             validate_signature=settings.validate_signature,
@@ -70,6 +71,16 @@ class PhoneLine:
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
         app.register_blueprint(phone_line)
+
+
+def text_limits(settings: Settings) -> TextLimits:
+    """The texts' room is given its limits: only the front-ends read settings."""
+    return TextLimits(
+        per_mobile=settings.sms_daily_per_mobile,
+        per_caller=settings.sms_daily_per_caller,
+        total=settings.sms_daily_total,
+        crown_dependency_mobiles=settings.crown_dependency_mobiles,
+    )
 
 
 def check_signature_settings(settings: Settings) -> None:
@@ -213,6 +224,7 @@ class Calls:
         self.store = store
         self.directory = directory
         self.settings = settings
+        self.limits = text_limits(settings)
         self.base = settings.public_base_url or ""
         self.voice = twiml.TwilioVoice(settings.voice, settings.language, settings.slow_rate)
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "ivr"
@@ -265,7 +277,7 @@ class Calls:
         if number != state.turn:  # out of date: say again what the caller last heard
             return _twiml(record.response)
         caller = self.caller_hash(caller_id(form.get("From")))
-        policy = DailyCaps(self.store, self.settings, caller_hash=caller, call_sid=sid)
+        policy = DailyCaps(self.store, self.limits, caller_hash=caller, call_sid=sid)
         turn, state = flow.advance(
             self.content, self.directory, state, given, texting=policy,
             crown_dependency_mobiles=self.settings.crown_dependency_mobiles,
