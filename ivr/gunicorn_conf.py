@@ -1,14 +1,17 @@
-"""gunicorn settings for the Procfile's web process, fitted to Twilio's 15-second webhook limit.
+"""gunicorn settings for the Procfile's web process.
 
-Each webhook is a few milliseconds of work and one short database transaction, so a
-few threads per worker carry many callers; a request still running at 10 seconds is
-stuck, and ending it leaves Twilio time to use the fallback URL instead of silence.
+Each webhook is a few milliseconds of work and one short database transaction, so a few
+threads per worker carry many callers. gunicorn's `timeout` restarts a worker whose main
+loop stops answering; in a gthread worker it does not end a slow request, so it is no
+promise to a caller (a deadline of the application's own is).
 """
 
 import logging
 import os
+import sys
 
 from ivr import privacy
+from ivr.app import startup_problem
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -26,3 +29,12 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 def post_worker_init(worker: object) -> None:
     # gunicorn's loggers get their handlers after the config is read: mask them here.
     privacy.install(logging.getLogger("gunicorn.access"), logging.getLogger("gunicorn.error"))
+
+
+def on_starting(server: object) -> None:
+    # Checked once in the master, before any worker boots: a bad setting is then one line and exit
+    # status 2, not a traceback per worker ending in "Worker failed to boot".
+    problem = startup_problem()
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(2)

@@ -33,11 +33,11 @@ def line_for(settings: Settings) -> Line:
     needs = {
         "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
         "TWILIO_AUTH_TOKEN": token,
-        "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID": (
+        "a sender (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID)": (
             settings.twilio_from_number or settings.twilio_messaging_service_sid
         ),
     }
-    given = [name for name, value in needs.items() if value]
+    given = [name.removeprefix("a sender (").rstrip(")") for name, value in needs.items() if value]
     if not given:
         secret = settings.secret_key.get_secret_value() if settings.secret_key else local_secret(settings.data_dir)
         return Line(real=False, auth_token=LOCAL_TOKEN, secret_key=secret)
@@ -46,7 +46,7 @@ def line_for(settings: Settings) -> Line:
         missing.append("IVR_SECRET_KEY")
     if missing:
         raise SettingsError(
-            f"a real line needs {' and '.join(missing)} too ({', '.join(given)} set); "
+            f"a real line needs {', '.join(missing)} too ({', '.join(given)} set); "
             "set them all to send texts, or none to print texts here instead"
         )
     assert token is not None and settings.secret_key is not None  # checked just above

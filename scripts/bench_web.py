@@ -167,7 +167,7 @@ def main() -> None:
             env = {"TWILIO_AUTH_TOKEN": TOKEN, "DATABASE_URL": database}
             subprocess.run([str(BIN / "ivr"), "db", "upgrade"], env={**os.environ, **env}, check=True,
                            capture_output=True)  # fmt: skip
-            with server("ivr.phone_line.web:create_app()", env, Path(scratch)) as port:
+            with server("ivr.app:create_app()", env, Path(scratch)) as port:
                 latencies = phone_load(port, args.callers)
                 print(f"{name}: {args.callers} callers as on a phone, {len(latencies)} requests: "
                       f"p50 {percentile(latencies, 0.50):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "

@@ -18,6 +18,11 @@ import pytest
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
+# A real line's settings (ivr/line.py); the web process will not start with only some of them.
+REAL_LINE_ENV = {
+    "TWILIO_ACCOUNT_SID": "AC" + "d" * 32, "TWILIO_AUTH_TOKEN": "procfile-test-token",
+    "TWILIO_FROM_NUMBER": "+447400000002", "IVR_SECRET_KEY": "procfile-test-secret",
+}  # fmt: skip
 
 
 def procfile() -> dict[str, str]:
@@ -58,7 +63,7 @@ def wait_until_ready(url: str, server: subprocess.Popen[bytes]) -> None:
 def web(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
     env = clean_env(
-        PORT=str(port), TWILIO_AUTH_TOKEN="procfile-test-token", DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+        PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", **REAL_LINE_ENV
     )
     commands = procfile()
     subprocess.run(shlex.split(commands["release"]), env=env, cwd=tmp_path, check=True, capture_output=True)
@@ -134,3 +139,21 @@ def test_ivr_serve_with_no_settings_answers_calls_and_prints_the_text(tmp_path: 
 def outbox_statuses(database: Path) -> list[str]:
     with sqlite3.connect(database) as connection:
         return [row[0] for row in connection.execute("SELECT status FROM outbox ORDER BY id")]
+
+
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({"IVR_REHEARSAL_RATE": "abc"}, "error: bad setting: IVR_REHEARSAL_RATE: "),
+        ({"TWILIO_AUTH_TOKEN": "only-this"}, "error: a real line needs TWILIO_ACCOUNT_SID, "),
+    ],
+)
+def test_the_web_process_stops_at_start_with_one_line(tmp_path: Path, settings: dict[str, str], said: str) -> None:
+    """Checked in gunicorn's master: the operator sees what to fix, not "Worker failed to boot"."""
+    env = clean_env(PORT=str(free_port()), DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", **settings)
+    result = subprocess.run(shlex.split(procfile()["web"]), env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(said), result.stderr
+    assert "Traceback" not in result.stderr and "Worker failed to boot" not in result.stderr

@@ -81,7 +81,7 @@ def test_a_real_line_has_every_credential_and_the_secret(tmp_path: Path) -> None
     [
         ("twilio_account_sid", "TWILIO_ACCOUNT_SID"),
         ("twilio_auth_token", "TWILIO_AUTH_TOKEN"),
-        ("twilio_from_number", "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"),
+        ("twilio_from_number", r"a sender \(TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID\)"),
         ("secret_key", "IVR_SECRET_KEY"),
     ],
 )
@@ -97,8 +97,8 @@ def test_the_worker_will_not_pretend_to_send(tmp_path: Path) -> None:
                           IVR_SECRET_KEY="s", DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.sqlite3'}")  # fmt: skip
     assert code == 2, output
     assert output == (
-        "Error: a real line needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID too (TWILIO_ACCOUNT_SID, "
-        "TWILIO_AUTH_TOKEN set); set them all to send texts, or none to print texts here instead\n"
+        "Error: a real line needs a sender (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID) too "
+        "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN set); set them all to send texts, or none to print texts here instead\n"
     )
 
 

@@ -8,11 +8,12 @@ import pytest
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
+from ivr.app import create_app
 from ivr.content.model import Content
-from ivr.phone_line.web import create_app, public_url
+from ivr.phone_line.web import public_url
 from ivr.settings import Settings
 from ivr.store.database import Store
-from tests.web_support import TOKEN, assert_valid_twiml, sign
+from tests.web_support import REAL_LINE, assert_valid_twiml, sign
 
 # Twilio's published worked example: this token, URL and these parameters give this signature.
 EXAMPLE_TOKEN = "12345"
@@ -39,7 +40,7 @@ def test_twilios_published_example_validates_as_the_app_rebuilds_the_url() -> No
 
 def _app(tmp_path: Path, content: Content, public_base_url: str | None = None) -> Flask:
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", twilio_auth_token=TOKEN, public_base_url=public_base_url
+        database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", **REAL_LINE, public_base_url=public_base_url
     )
     Store(settings.database_url).upgrade()
     return create_app(settings, content=content)

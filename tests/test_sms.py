@@ -14,9 +14,9 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from ivr.app import create_app
 from ivr.cli.phone_line import worker_for
 from ivr.content.model import Content
-from ivr.phone_line.web import create_app
 from ivr.settings import Settings
 from ivr.store.database import Store
 from ivr.store.database import outbox as outbox_table
@@ -24,7 +24,7 @@ from ivr.texts import outbox
 from ivr.texts.sending import ConsoleSender, TwilioSender, Worker, WorkerSettings
 from tests.web_support import (
     LANDLINE,
-    TOKEN,
+    REAL_LINE,
     FlaskTransport,
     add_home,
     assert_valid_messaging_twiml,
@@ -344,7 +344,7 @@ def test_slots_reserved_at_once_never_coincide(store: Store) -> None:
 
 @pytest.fixture()
 def client_app(store: Store, content: Content) -> Any:
-    settings = Settings(database_url=store.url, twilio_auth_token=TOKEN, sms_daily_per_mobile=2)
+    settings = Settings(database_url=store.url, **REAL_LINE, sms_daily_per_mobile=2)
     add_home(store)  # the calls come from a known home's landline: straight to the main menu
     return create_app(settings, content=content, store=store).test_client()
 
@@ -481,7 +481,7 @@ def test_the_worker_carries_on_when_the_database_is_unreachable(caplog: pytest.L
 
 
 def app_with(store: Store, content: Content, **limits: Any) -> Any:
-    settings = Settings(database_url=store.url, twilio_auth_token=TOKEN, **limits)
+    settings = Settings(database_url=store.url, **REAL_LINE, **limits)
     add_home(store)  # calls from LANDLINE are a known home's
     return create_app(settings, content=content, store=store).test_client()
 

@@ -7,11 +7,11 @@ import threading
 import pytest
 from sqlalchemy import inspect
 
+from ivr.app import create_app
 from ivr.content.model import Content
-from ivr.phone_line.web import create_app
 from ivr.settings import Settings
 from ivr.store.database import DuplicateCall, Store, calls, outbox
-from tests.web_support import TOKEN, FlaskTransport, add_home, sign
+from tests.web_support import REAL_LINE, FlaskTransport, add_home, sign
 
 
 def test_the_migration_chain_creates_the_tables_and_runs_twice(upgraded: Store) -> None:
@@ -53,7 +53,7 @@ def test_the_outbox_takes_one_text_per_key(upgraded: Store) -> None:
 
 def test_concurrent_retries_of_one_turn_change_it_once(upgraded: Store, content: Content) -> None:
     """Twilio may send a turn again while the first is still being answered: one wins, one text."""
-    settings = Settings(database_url=upgraded.url, twilio_auth_token=TOKEN)
+    settings = Settings(database_url=upgraded.url, **REAL_LINE)
     add_home(upgraded)
     app = create_app(settings, content=content, store=upgraded)
     sid = "CA" + "8" * 32

@@ -9,23 +9,23 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ivr.app import create_app
 from ivr.content.model import Content, Entry
 from ivr.engine import flow
 from ivr.engine.flow import CallState
 from ivr.engine.turn import Digits, Speech
 from ivr.homes import directory_store
 from ivr.homes.directory import InMemoryDirectory
-from ivr.phone_line.web import ConfigurationError, create_app
 from ivr.rehearsal.session import Rehearsal, ScriptedKeypad
-from ivr.settings import Settings
+from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import Store, calls, outbox
 from tests.test_engine import ENTRY_INPUTS, HOMES, KEY_INPUTS, explore
-from tests.web_support import BASE, TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign, simulate
+from tests.web_support import BASE, REAL_LINE, TOKEN, FlaskTransport, add_home, assert_valid_twiml, sign, simulate
 
 
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", twilio_auth_token=TOKEN)
+    return Settings(database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}", **REAL_LINE)
 
 
 @pytest.fixture()

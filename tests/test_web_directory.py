@@ -12,16 +12,16 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from lxml import etree
 
+from ivr.app import create_app
 from ivr.cli.main import main
 from ivr.content.model import Content
 from ivr.homes import escalations, notice
 from ivr.homes.directory import Home
 from ivr.phone_line.callsim import CallSimulator
-from ivr.phone_line.web import create_app
 from ivr.settings import Settings
 from ivr.store.database import Store, outbox
 from ivr.store.database import escalations as escalations_table
-from tests.web_support import LANDLINE, TOKEN, add_home, simulate
+from tests.web_support import LANDLINE, REAL_LINE, add_home, simulate
 
 UNKNOWN = "+441522999999"
 CONTACT = "+447400999888"  # the care association's digital officer
@@ -38,7 +38,7 @@ def store(tmp_path: Path) -> Store:
 
 @pytest.fixture()
 def client(store: Store, content: Content) -> FlaskClient:
-    settings = Settings(database_url=store.url, twilio_auth_token=TOKEN, escalation_contact="07400 999888")
+    settings = Settings(database_url=store.url, **REAL_LINE, escalation_contact="07400 999888")
     return create_app(settings, content=content, store=store).test_client()
 
 

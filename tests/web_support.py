@@ -15,6 +15,11 @@ from ivr.store.database import Store
 from tests.conftest import ROOT
 
 TOKEN = "test-auth-token-0123456789abcdef"
+# Every setting a real line needs (ivr/line.py): the web app will not start with only some of them.
+REAL_LINE: dict[str, str] = {
+    "twilio_account_sid": "AC" + "c" * 32, "twilio_auth_token": TOKEN, "twilio_from_number": "+447400000001",
+    "secret_key": "test-secret-key",
+}  # fmt: skip
 BASE = "http://localhost"
 # The home the tests' calls come from, unless a test says otherwise: its registered landline.
 LANDLINE = "+441522123456"

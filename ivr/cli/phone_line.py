@@ -19,7 +19,7 @@ from ivr.content.model import ContentError, Reason, load
 from ivr.engine.validators import ODS_CODE
 from ivr.line import LOCAL_TOKEN
 from ivr.phone_line.callsim import CallSimulator, Heard
-from ivr.settings import Settings
+from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import Store, StoreError
 from ivr.texts.compose import compose, reason_words
 from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
@@ -85,7 +85,7 @@ def upgrade() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), help="Default: PORT, or 5000.")
 def serve(host: str, port: int | None) -> None:
     """Run the phone app on this machine with the embedded defaults."""
-    from ivr.phone_line.web import ConfigurationError, create_app
+    from ivr.app import create_app
 
     settings = _settings()
     line = setup.line(settings)
@@ -94,7 +94,7 @@ def serve(host: str, port: int | None) -> None:
     port = port or settings.port
     store = open_store(settings)
     try:
-        app = create_app(app_settings)
+        app = create_app(app_settings, line=line)
     except ConfigurationError as error:
         raise setup.BadSetup(str(error)) from None
     base = settings.public_base_url or f"http://{host}:{port}"

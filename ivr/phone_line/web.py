@@ -1,4 +1,4 @@
-"""The Twilio webhooks: a Flask app factory, the signature check, and answers that are always TwiML.
+"""The Twilio webhooks as a blueprint: the routes, the signature check, and answers that are always TwiML.
 
 Twilio calls POST /voice when a call comes in, then the <Gather action> or <Redirect>
 URL of each turn. The store is the truth for a call's state; every URL carries only
@@ -12,18 +12,17 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import ValidationError
 from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import privacy
-from ivr.content.model import Content, ContentError, load
+from ivr.content.model import Content
 from ivr.engine import flow
 from ivr.engine.flow import CallState
 from ivr.engine.turn import Digits, Escalate, Input, SendSms, Silence, Speech, Turn
@@ -32,30 +31,59 @@ from ivr.homes.directory import Directory
 from ivr.homes.directory_store import StoreDirectory
 from ivr.phone import caller_id, mask
 from ivr.phone_line import twiml
-from ivr.settings import Settings
+from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import DuplicateCall, Store, Transaction
 from ivr.texts import outbox
+from ivr.texts.caps import DailyCaps, TextLimits
 from ivr.texts.compose import compose
-from ivr.texts.inbound import DailyCaps, InboundTexts
+from ivr.texts.inbound import InboundTexts
 
 log = logging.getLogger("ivr.phone_line.web")
 TWIML = "text/xml"
+EXTENSION = "ivr.phone_line"
 
 
-class ConfigurationError(RuntimeError):
-    """A setting is missing or wrong: the app must not start."""
+@dataclass(frozen=True)
+class PhoneLine:
+    """What the webhooks share between requests: built once by the app factory, kept on the app."""
+
+    calls: Calls
+    texts: InboundTexts
+    store: Store
+    validator: RequestValidator
+    validate_signature: bool
+    public_base_url: str | None
+
+    @classmethod
+    def build(cls, settings: Settings, content: Content, store: Store, directory: Directory | None = None) -> PhoneLine:
+        """The phone line over `store`; the factory calls check_signature_settings first."""
+        token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+        return cls(
+            calls=Calls(content, store, directory or StoreDirectory(store), settings),
+            texts=InboundTexts(content, store, text_limits(settings)),
+            store=store,
+            validator=RequestValidator(token),
+            validate_signature=settings.validate_signature,
+            public_base_url=settings.public_base_url,
+        )
+
+    def install(self, app: Flask) -> None:
+        app.extensions[EXTENSION] = self
+        app.register_blueprint(phone_line)
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    content: Content | None = None,
-    store: Store | None = None,
-    directory: Directory | None = None,
-) -> Flask:
-    privacy.configure_logging()
-    settings = settings or _settings()
-    content = content or _content(settings)
+def text_limits(settings: Settings) -> TextLimits:
+    """The texts' room is given its limits: only the front-ends read settings."""
+    return TextLimits(
+        per_mobile=settings.sms_daily_per_mobile,
+        per_caller=settings.sms_daily_per_caller,
+        total=settings.sms_daily_total,
+        crown_dependency_mobiles=settings.crown_dependency_mobiles,
+    )
+
+
+def check_signature_settings(settings: Settings) -> None:
+    """Refuse to start without the token that proves a request came from Twilio, unless told this is development."""
     if settings.validate_signature and settings.twilio_auth_token is None:
         raise ConfigurationError(
             "TWILIO_AUTH_TOKEN is not set: it is needed to check that requests come from Twilio "
@@ -63,96 +91,128 @@ def create_app(
         )
     if not settings.validate_signature:
         log.warning("IVR_VALIDATE_SIGNATURE is false: anyone can drive this app. For local development only.")
-    store = store or Store(settings.database_url)
-    calls = Calls(content, store, directory or StoreDirectory(store), settings)
-    texts = InboundTexts(content, store, settings)
 
-    app = Flask(__name__)
-    # Behind the platform's router there is exactly one proxy hop to trust for scheme and host.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
-    guard = _twilio_only(settings)
-    safe = _always_twiml(calls)
 
-    @app.post("/voice")
-    @guard
-    @safe
-    def incoming() -> Response:
-        return calls.incoming(request.form)
+def current_line() -> PhoneLine:
+    line = current_app.extensions.get(EXTENSION)
+    if not isinstance(line, PhoneLine):
+        raise RuntimeError("the phone line was not installed on this app: build it with ivr.app.create_app")
+    return line
 
-    @app.post("/voice/turn/<int:number>")
-    @guard
-    @safe
-    def answer(number: int) -> Response:
-        form = request.form
-        given: Input
-        if form.get("Digits") is not None:
-            given = Digits(form["Digits"])
-        elif form.get("SpeechResult"):
-            given = Speech(form["SpeechResult"])
-        else:
-            given = Silence()
-        return calls.advance(form, number, given)
 
-    @app.post("/voice/turn/<int:number>/silence")
-    @guard
-    @safe
-    def silence(number: int) -> Response:
-        return calls.advance(request.form, number, Silence())
+def twilio_only(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Refuse, with 403 and no TwiML, any request not signed by Twilio with our auth token."""
 
-    @app.post("/voice/status")
-    @guard
-    def status() -> Response:
-        form = request.form
-        duration = form.get("CallDuration")
-        with store.transaction() as tx:
-            known = tx.end_call(
-                form.get("CallSid", ""), form.get("CallStatus", "unknown")[:32],
-                int(duration) if duration and duration.isdigit() else None,
-            )
-        log.info("call %s ended: %s, %s s%s", form.get("CallSid"), form.get("CallStatus"), duration,
-                 "" if known else " (not a call we know)")
-        return Response(status=204)
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Response:
+        line = current_line()
+        if line.validate_signature:
+            url = public_url(line.public_base_url)
+            signature = request.headers.get("X-Twilio-Signature")
+            try:
+                valid = signature is not None and line.validator.validate(url, request.form.to_dict(), signature)
+            except (TypeError, ValueError):  # twilio 9 raises on some malformed input
+                valid = False
+            if not valid:
+                log.warning("refused %s %s from %s: %s Twilio signature", request.method, request.path,
+                            request.remote_addr, "no" if signature is None else "a wrong")
+                return Response(status=403)
+        return view(*args, **kwargs)
 
-    @app.post("/voice/fallback")
-    @guard
-    def fallback() -> Response:
-        log.error("Twilio used the fallback URL for call %s: %s", request.form.get("CallSid"),
-                  request.form.get("ErrorCode", "no error code"))
-        return calls.trouble()
+    return checked
 
-    @app.post("/sms/status")
-    @guard
-    def sms_status() -> Response:
-        form = request.form
-        changed = outbox.record_delivery(store, form.get("MessageSid", ""), form.get("MessageStatus", ""))
-        log.info("text %s: %s%s", form.get("MessageSid"), form.get("MessageStatus"),
-                 "" if changed else " (no change)")
-        return Response(status=204)
 
-    @app.post("/sms")
-    @guard
-    def inbound_sms() -> Response:
-        return Response(texts.reply(request.form), mimetype=TWIML)
+def always_twiml(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Whatever goes wrong inside a webhook, the caller hears an apology and the helpdesk number."""
 
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return Response("ok\n", mimetype="text/plain")
+    @wraps(view)
+    def safe(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except Exception:
+            log.exception("webhook %s failed for call %s", request.path, request.form.get("CallSid"))
+            return current_line().calls.trouble()
 
-    @app.get("/readyz")
-    def readyz() -> Response:
-        if store.ping():
-            return Response("ready\n", mimetype="text/plain")
-        return Response("database unreachable\n", status=503, mimetype="text/plain")
+    return safe
 
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response | HTTPException:
-        # A wrong method or path under /voice must still be TwiML: Twilio would say "application error".
-        if request.path.startswith("/voice") and error.code in (404, 405):
-            log.warning("%s %s: %s", request.method, request.path, error.code)
-            return calls.trouble()
-        return error
 
-    return app
+phone_line = Blueprint("phone_line", __name__)
+
+
+@phone_line.post("/voice")
+@twilio_only
+@always_twiml
+def incoming() -> Response:
+    return current_line().calls.incoming(request.form)
+
+
+@phone_line.post("/voice/turn/<int:number>")
+@twilio_only
+@always_twiml
+def answer(number: int) -> Response:
+    form = request.form
+    given: Input
+    if form.get("Digits") is not None:
+        given = Digits(form["Digits"])
+    elif form.get("SpeechResult"):
+        given = Speech(form["SpeechResult"])
+    else:
+        given = Silence()
+    return current_line().calls.advance(form, number, given)
+
+
+@phone_line.post("/voice/turn/<int:number>/silence")
+@twilio_only
+@always_twiml
+def silence(number: int) -> Response:
+    return current_line().calls.advance(request.form, number, Silence())
+
+
+@phone_line.post("/voice/status")
+@twilio_only
+def status() -> Response:
+    form = request.form
+    duration = form.get("CallDuration")
+    with current_line().store.transaction() as tx:
+        known = tx.end_call(
+            form.get("CallSid", ""), form.get("CallStatus", "unknown")[:32],
+            int(duration) if duration and duration.isdigit() else None,
+        )
+    log.info("call %s ended: %s, %s s%s", form.get("CallSid"), form.get("CallStatus"), duration,
+             "" if known else " (not a call we know)")
+    return Response(status=204)
+
+
+@phone_line.post("/voice/fallback")
+@twilio_only
+def fallback() -> Response:
+    log.error("Twilio used the fallback URL for call %s: %s", request.form.get("CallSid"),
+              request.form.get("ErrorCode", "no error code"))
+    return current_line().calls.trouble()
+
+
+@phone_line.post("/sms/status")
+@twilio_only
+def sms_status() -> Response:
+    form = request.form
+    changed = outbox.record_delivery(current_line().store, form.get("MessageSid", ""), form.get("MessageStatus", ""))
+    log.info("text %s: %s%s", form.get("MessageSid"), form.get("MessageStatus"), "" if changed else " (no change)")
+    return Response(status=204)
+
+
+@phone_line.post("/sms")
+@twilio_only
+def inbound_sms() -> Response:
+    return Response(current_line().texts.reply(request.form), mimetype=TWIML)
+
+
+@phone_line.app_errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response | HTTPException:
+    # A wrong method or path under /voice must still be TwiML: Twilio would say "application error".
+    if request.path.startswith("/voice") and error.code in (404, 405):
+        log.warning("%s %s: %s", request.method, request.path, error.code)
+        return current_line().calls.trouble()
+    return error
 
 
 class Calls:
@@ -163,6 +223,7 @@ class Calls:
         self.store = store
         self.directory = directory
         self.settings = settings
+        self.limits = text_limits(settings)
         self.base = settings.public_base_url or ""
         self.voice = twiml.TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate)
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "ivr"
@@ -215,7 +276,7 @@ class Calls:
         if number != state.turn:  # out of date: say again what the caller last heard
             return _twiml(record.response)
         caller = self.caller_hash(caller_id(form.get("From")))
-        policy = DailyCaps(self.store, self.settings, caller_hash=caller, call_sid=sid)
+        policy = DailyCaps(self.store, self.limits, caller_hash=caller, call_sid=sid)
         turn, state = flow.advance(
             self.content, self.directory, state, given, texting=policy,
             crown_dependency_mobiles=self.settings.crown_dependency_mobiles,
@@ -280,32 +341,6 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype=TWIML)
 
 
-def _twilio_only(settings: Settings) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Refuse, with 403 and no TwiML, any request not signed by Twilio with our auth token."""
-    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
-    validator = RequestValidator(token)
-
-    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
-        @wraps(view)
-        def checked(*args: Any, **kwargs: Any) -> Response:
-            if settings.validate_signature:
-                url = public_url(settings.public_base_url)
-                signature = request.headers.get("X-Twilio-Signature")
-                try:
-                    valid = signature is not None and validator.validate(url, request.form.to_dict(), signature)
-                except (TypeError, ValueError):  # twilio 9 raises on some malformed input
-                    valid = False
-                if not valid:
-                    log.warning("refused %s %s from %s: %s Twilio signature", request.method, request.path,
-                                request.remote_addr, "no" if signature is None else "a wrong")
-                    return Response(status=403)
-            return view(*args, **kwargs)
-
-        return checked
-
-    return decorate
-
-
 def public_url(base: str | None) -> str:
     """The URL Twilio signed: the public address it called, with the path and query as sent.
 
@@ -323,35 +358,3 @@ def public_url(base: str | None) -> str:
     if base:
         return base + raw
     return f"{request.scheme}://{request.host}{raw}"
-
-
-def _always_twiml(calls: Calls) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Whatever goes wrong inside a webhook, the caller hears an apology and the helpdesk number."""
-
-    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
-        @wraps(view)
-        def safe(*args: Any, **kwargs: Any) -> Response:
-            try:
-                return view(*args, **kwargs)
-            except Exception:
-                log.exception("webhook %s failed for call %s", request.path, request.form.get("CallSid"))
-                return calls.trouble()
-
-        return safe
-
-    return decorate
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as error:
-        lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]
-        raise ConfigurationError("bad settings: " + "; ".join(lines)) from None
-
-
-def _content(settings: Settings) -> Content:
-    try:
-        return load(settings.prompts_dir)
-    except ContentError as error:
-        raise ConfigurationError("the content in prompts/ has problems: " + "; ".join(error.problems)) from None

@@ -1,4 +1,4 @@
-"""Texts on the phone side: the daily caps and opt-outs a call's texts must pass, and replies to inbound texts."""
+"""Replies to texts sent to the companion's number: keywords, and STOP and START."""
 
 from __future__ import annotations
 
@@ -9,65 +9,29 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from ivr.content.checks import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from ivr.content.model import Content
-from ivr.homes.directory import Refusal
 from ivr.phone import mask, uk_mobile
-from ivr.settings import Settings
 from ivr.store.database import Store
 from ivr.texts import outbox
+from ivr.texts.caps import DailyCaps, TextLimits
 from ivr.texts.compose import compose
 
 log = logging.getLogger("ivr.texts.inbound")
 
 
-class DailyCaps:
-    """The text policy: opt-outs, one text per call and purpose, and daily caps per mobile, per calling
-    number and in all."""
-
-    def __init__(
-        self, store: Store, settings: Settings, *, caller_hash: str | None = None, call_sid: str | None = None
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.caller_hash = caller_hash
-        self.call_sid = call_sid
-
-    def refusal(self, to: str, purpose: str) -> Refusal | None:
-        if outbox.is_opted_out(self.store, to):
-            log.info("a text to %s was refused: the number opted out", mask(to))
-            return "opted_out"
-        if self.already_sent(purpose):
-            log.info("a second %r text on one call was refused", purpose)
-            return "already_sent"
-        limits = self.settings
-        over = (
-            outbox.sent_today(self.store, to=to) >= limits.sms_daily_per_mobile
-            or outbox.sent_today(self.store) >= limits.sms_daily_total
-            or (self.caller_hash is not None
-                and outbox.sent_today(self.store, caller_hash=self.caller_hash) >= limits.sms_daily_per_caller)
-        )  # fmt: skip
-        if over:
-            log.warning("a text to %s was refused: a daily cap is reached", mask(to))
-            return "limit"
-        return None
-
-    def already_sent(self, purpose: str) -> bool:
-        return self.call_sid is not None and outbox.is_queued(self.store, outbox.call_text_key(self.call_sid, purpose))
-
-
 class InboundTexts:
     """Texts sent to the companion's number: keywords bring back a script; STOP and START are kept."""
 
-    def __init__(self, content: Content, store: Store, settings: Settings) -> None:
+    def __init__(self, content: Content, store: Store, limits: TextLimits) -> None:
         self.content = content
         self.store = store
-        self.settings = settings
+        self.limits = limits
         self.keywords = {word: name for name, template in content.sms.items() for word in template.keywords}
 
     def reply(self, form: Any) -> str:
         given = str(form.get("From", ""))
         # Replies go only where a caller's text may go (a UK mobile, the Crown Dependencies by setting);
         # STOP and START are kept for any number, so an opt-out is never lost.
-        mobile = uk_mobile(given, allow_crown_dependencies=self.settings.crown_dependency_mobiles)
+        mobile = uk_mobile(given, allow_crown_dependencies=self.limits.crown_dependency_mobiles)
         sender = mobile or given
         words = str(form.get("Body", "")).strip().upper().split()
         word = words[0].strip(".!?,") if words else ""
@@ -90,7 +54,7 @@ class InboundTexts:
         if purpose is None:  # HELP, MENU, or a word we do not know: the list of what can be asked
             response.message(self.body("help"))
             return str(response)
-        if DailyCaps(self.store, self.settings).refusal(mobile, purpose) is not None:
+        if DailyCaps(self.store, self.limits).refusal(mobile, purpose) is not None:
             return str(response)  # over a daily cap: said in the log; no reply, so no text over the cap
         with self.store.transaction() as tx:  # through the outbox: paced, retried, counted
             tx.enqueue_text(key=f"sms:{form.get('MessageSid', '')}:{purpose}", call_sid=None, purpose=purpose,
