@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.content.model import Content, load
+from ivr.content.loader import load
+from ivr.content.model import Content
 from ivr.homes.directory import Home, InMemoryDirectory
 
 pytest_plugins = ["tests.databases"]  # the database fixtures, SQLite and PostgreSQL

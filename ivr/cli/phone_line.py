@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from ivr import gsm7, privacy
-from ivr.content.model import ContentError, Reason, load
+from ivr.content.loader import ContentError, load
+from ivr.content.model import Reason
 from ivr.engine.validators import ODS_CODE
 from ivr.phone_line.callsim import CallSimulator, Heard
 from ivr.settings import Settings

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ivr import speech
-from ivr.content.checks import fallback_of
+from ivr.content.graph import fallback_of
 from ivr.content.model import Confirm, Content, Entry, Menu, Message, Reason, Steps
 from ivr.engine import validators
 from ivr.engine.turn import (

@@ -23,7 +23,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import privacy, speech
-from ivr.content.model import Content, ContentError, load
+from ivr.content.loader import ContentError, load
+from ivr.content.model import Content
 from ivr.engine import flow
 from ivr.engine.flow import CallState
 from ivr.engine.turn import Digits, Escalate, Input, SendSms, Silence, Speech, Turn
