@@ -14,12 +14,12 @@ from sqlalchemy.engine import make_url
 
 from ivr import gsm7, privacy
 from ivr.content.loader import ContentError, load
-from ivr.content.model import Reason
+from ivr.content.model import Reason, reason_words
 from ivr.engine.validators import ODS_CODE
 from ivr.phone_line.callsim import CallSimulator, Heard
 from ivr.settings import Settings
 from ivr.store.database import Store, StoreError
-from ivr.texts.compose import compose, reason_words
+from ivr.texts.compose import compose
 from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
 
 # Used by `ivr serve` and `ivr call` on one machine when no TWILIO_AUTH_TOKEN is set, so the

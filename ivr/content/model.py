@@ -230,3 +230,9 @@ class Content(Strict):
 
 def placeholders(text: str) -> list[str]:
     return PLACEHOLDER.findall(text)
+
+
+def reason_words(content: Content, reason: Reason) -> str:
+    """How an escalation's reason is said on the call and written in the care association's text."""
+    phrases = content.phrases
+    return {"refused": phrases.reason_refused, "leaver": phrases.reason_leaver, "other": phrases.reason_other}[reason]

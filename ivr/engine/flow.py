@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ivr import speech
 from ivr.content.graph import fallback_of
-from ivr.content.model import Confirm, Content, Entry, Menu, Message, Reason, Steps
+from ivr.content.model import Confirm, Content, Entry, Menu, Message, Reason, Steps, reason_words
 from ivr.engine import validators
 from ivr.engine.turn import (
     Ask,
@@ -30,7 +30,6 @@ from ivr.engine.turn import (
 )
 from ivr.homes.directory import Directory, OncePerCall, TextPolicy
 from ivr.phone import national_digits, uk_mobile
-from ivr.texts.compose import reason_words
 
 # The nodes a call waits at, as a union so that isinstance narrows them one by one.
 Waiting = Menu | Steps | Entry | Confirm
