@@ -10,7 +10,8 @@ from flask import Flask, Response, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import privacy
-from ivr.content.model import Content, ContentError, load
+from ivr.content.loader import ContentError, load
+from ivr.content.model import Content
 from ivr.homes.directory import Directory
 from ivr.line import Line, line_for
 from ivr.phone_line.web import PhoneLine, check_signature_settings

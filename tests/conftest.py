@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.content.model import Content, load
+from ivr.content.loader import load
+from ivr.content.model import Content
 from ivr.homes.directory import Home, InMemoryDirectory
 
 # The companion's own files (a local line's secret, a default database) go to a scratch folder, not the clone's var/.

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli.main import main
-from ivr.content.model import load
+from ivr.content.loader import load
 from ivr.content.outline import utterances
 from ivr.rehearsal import audio_export
 from ivr.rehearsal.synthesis import Synthesizer

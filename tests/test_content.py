@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli.main import main
-from ivr.content.model import Content, ContentError, Steps, load
+from ivr.content.loader import ContentError, load
+from ivr.content.model import Content, Steps
 from tests.conftest import PROMPTS
 
 

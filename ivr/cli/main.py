@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ivr.cli import setup
-from ivr.content.model import Content, ContentError, load
+from ivr.content.loader import ContentError, load
+from ivr.content.model import Content
 from ivr.content.outline import mermaid, outline, summarise
 from ivr.homes.directory import InMemoryDirectory
 from ivr.rehearsal import audio_export, roleplay

@@ -15,13 +15,14 @@ from sqlalchemy.engine import make_url
 
 from ivr import gsm7, privacy
 from ivr.cli import setup
-from ivr.content.model import ContentError, Reason, load
+from ivr.content.loader import ContentError, load
+from ivr.content.model import Reason, reason_words
 from ivr.engine.validators import ODS_CODE
 from ivr.line import LOCAL_TOKEN
 from ivr.phone_line.callsim import CallSimulator, Heard
 from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import Store, StoreError
-from ivr.texts.compose import compose, reason_words
+from ivr.texts.compose import compose
 from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
 
 EXAMPLE_TICKET = "8123456"  # what `ivr sms preview` fills an escalation's ticket number with

@@ -15,7 +15,7 @@ from twilio.rest import Client
 
 from ivr import privacy
 from ivr.cli.phone_line import _settings
-from ivr.content.model import ContentError, load
+from ivr.content.loader import ContentError, load
 from ivr.phone_line import number_check, number_setup
 from ivr.phone_line.twiml import TwilioVoice
 from ivr.settings import Settings

@@ -8,11 +8,14 @@ placeholders at their longest.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, assert_never
 
 from ivr import gsm7, speech
-from ivr.content.model import Confirm, Content, Entry, Interactive, Menu, Message, Steps, placeholders
+from ivr.content.graph import fallback_of, reachable
+from ivr.content.keywords import RESERVED_KEYWORDS
+from ivr.content.model import KEYPAD, Confirm, Content, Entry, Menu, Message, Node, Option, Steps, placeholders
 
 KEY_PLACEHOLDERS = frozenset(
     {"key_repeat", "key_main_menu", "key_back", "key_slow", "key_next", "key_spell", "key_text_me"}
@@ -53,7 +56,7 @@ def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
     _check_keys(content, problems)
     _check_meta(content, problems)
     for node_id, node in content.nodes.items():
-        _check_node(content, node_id, node, where(node_id), problems)
+        _check_node(content, node, where(node_id), problems)
     for name, template in content.sms.items():
         _check_sms(content, name, template.body, template.max_segments, origin, problems)
     _check_keywords(content, origin, problems)
@@ -89,97 +92,142 @@ def _check_meta(content: Content, problems: list[str]) -> None:
         problems.append(f"[meta]: field 'text_me': node '{meta.text_me}' must be an entry with check uk_mobile")
 
 
-def _check_node(content: Content, node_id: str, node: object, where: str, problems: list[str]) -> None:
-    def ref(field: str, target: str | None, table: str = "nodes") -> None:
-        known = content.nodes if table == "nodes" else content.sms
+@dataclass(frozen=True)
+class _NodeCheck:
+    """What every node's checks share: the content, where the node is written, and the problems found so far."""
+
+    content: Content
+    where: str
+    problems: list[str]
+
+    def report(self, message: str) -> None:
+        self.problems.append(f"{self.where}: {message}")
+
+    def ref(self, field: str, target: str | None, table: Literal["nodes", "sms"] = "nodes") -> None:
+        """A field naming another node or an sms template must name one that exists."""
+        known = self.content.nodes if table == "nodes" else self.content.sms
         if target is not None and target not in known:
             kind = "node" if table == "nodes" else "sms template"
-            problems.append(f"{where}: field '{field}': no {kind} called '{target}'")
+            self.report(f"field '{field}': no {kind} called '{target}'")
 
-    def text(field: str, value: str | None, with_ods: bool = False, also: frozenset[str] = frozenset()) -> None:
+    def text(self, field: str, value: str | None, with_ods: bool = False, also: frozenset[str] = frozenset()) -> None:
+        """Words said on a call may use only the placeholders known where they are said."""
         if value is not None:
             allowed = NODE_PLACEHOLDERS | (ODS_PLACEHOLDERS if with_ods else frozenset()) | also
-            _check_placeholders(f"{where}: field '{field}'", value, allowed, problems)
-
-    if isinstance(node, Menu):
-        text("say", node.say)
-        text("say_with_ods", node.say_with_ods, with_ods=True)
-        reserved = {key: name for name, key in content.keys.menu_keys().items()}
-        seen: set[str] = set()
-        for index, option in enumerate(node.options):
-            field = f"options.{index}"
-            if option.key in reserved:
-                problems.append(
-                    f"{where}: field '{field}.key': '{option.key}' is reserved on every menu "
-                    f"for '{reserved[option.key]}'"
-                )
-            if option.key in seen:
-                problems.append(f"{where}: field '{field}.key': key '{option.key}' is used twice")
-            if option.key not in "0123456789*#":
-                problems.append(f"{where}: field '{field}.key': '{option.key}' is not a keypad key")
-            seen.add(option.key)
-            text(f"{field}.label", option.label)
-            ref(f"{field}.goto", option.goto)
-            ref(f"{field}.after", option.after)
-            ref(f"{field}.sms", option.sms, "sms")
-        ref("fallback", node.fallback)
-    elif isinstance(node, Steps):
-        for index, step in enumerate(node.steps):
-            text(f"steps.{index}.say", step.say)
-            text(f"steps.{index}.say_with_ods", step.say_with_ods, with_ods=True)
-        for field, exchanges in (("pushbacks", node.pushbacks), ("opening", node.opening), ("closing", node.closing)):
-            for index, exchange in enumerate(exchanges):
-                text(f"{field}.{index}.helpdesk", exchange.helpdesk)
-                text(f"{field}.{index}.reply", exchange.reply)
-        text("title", node.title)
-        ref("sms", node.sms, "sms")
-        ref("then", node.then)
-        ref("fallback", node.fallback)
-        numbers = [n.scenario for n in content.nodes.values() if isinstance(n, Steps) and n.scenario]
-        if node.scenario is not None and numbers.count(node.scenario) > 1:
-            problems.append(f"{where}: field 'scenario': number {node.scenario} is used by another scenario")
-    elif isinstance(node, Entry):
-        text("say", node.say)
-        text("invalid", node.invalid)
-        ref("then", node.then)
-        ref("fallback", node.fallback)
-        ref("unmatched", node.unmatched)
-        ref("too_many", node.too_many)
-        ref("registered", node.registered)
-        _check_entry(content, node, where, problems)
-    elif isinstance(node, Confirm):
-        text("say", node.say, also=CANDIDATE_PLACEHOLDERS)
-        text("say_with_name", node.say_with_name, also=CANDIDATE_NAME_PLACEHOLDERS)
-        ref("yes", node.yes)
-        ref("none_left", node.none_left)
-        ref("fallback", node.fallback)
-    elif isinstance(node, Message):
-        text("say", node.say)
-        text("say_with_home", node.say_with_home, with_ods=True, also=HOME_PLACEHOLDERS)
-        ref("then", node.then)
-        ref("then_unknown", node.then_unknown)
-        ways = [node.then is not None, node.resume, node.hangup]
-        if sum(ways) != 1:
-            problems.append(f"{where}: needs exactly one of 'then', 'resume' or 'hangup' (a way to carry on)")
-        if node.send_sms and node.escalate:
-            problems.append(f"{where}: a message may send a text or escalate, not both")
+            _check_placeholders(f"{self.where}: field '{field}'", value, allowed, self.problems)
 
 
-def _check_entry(content: Content, node: Entry, where: str, problems: list[str]) -> None:
+def _check_node(content: Content, node: Node, where: str, problems: list[str]) -> None:
+    check = _NodeCheck(content, where, problems)
+    match node:
+        case Menu():
+            _check_menu(check, node)
+        case Steps():
+            _check_steps(check, node)
+        case Entry():
+            _check_entry(check, node)
+        case Confirm():
+            _check_confirm(check, node)
+        case Message():
+            _check_message(check, node)
+        case _:
+            assert_never(node)
+
+
+def _check_menu(check: _NodeCheck, node: Menu) -> None:
+    check.text("say", node.say)
+    check.text("say_with_ods", node.say_with_ods, with_ods=True)
+    seen: set[str] = set()
+    for index, option in enumerate(node.options):
+        _check_option(check, f"options.{index}", option, seen)
+        seen.add(option.key)
+    check.ref("fallback", node.fallback)
+
+
+def _check_option(check: _NodeCheck, field: str, option: Option, seen: set[str]) -> None:
+    """An option's key must be free on this menu (`seen`: the keys of the options before it) and on every menu."""
+    reserved = {key: name for name, key in check.content.keys.menu_keys().items()}
+    if option.key in reserved:
+        check.report(f"field '{field}.key': '{option.key}' is reserved on every menu for '{reserved[option.key]}'")
+    if option.key in seen:
+        check.report(f"field '{field}.key': key '{option.key}' is used twice")
+    if option.key not in KEYPAD:
+        check.report(f"field '{field}.key': '{option.key}' is not a keypad key")
+    check.text(f"{field}.label", option.label)
+    check.ref(f"{field}.goto", option.goto)
+    check.ref(f"{field}.after", option.after)
+    check.ref(f"{field}.sms", option.sms, "sms")
+
+
+def _check_steps(check: _NodeCheck, node: Steps) -> None:
+    for index, step in enumerate(node.steps):
+        check.text(f"steps.{index}.say", step.say)
+        check.text(f"steps.{index}.say_with_ods", step.say_with_ods, with_ods=True)
+    for field, exchanges in (("pushbacks", node.pushbacks), ("opening", node.opening), ("closing", node.closing)):
+        for index, exchange in enumerate(exchanges):
+            check.text(f"{field}.{index}.helpdesk", exchange.helpdesk)
+            check.text(f"{field}.{index}.reply", exchange.reply)
+    check.text("title", node.title)
+    check.ref("sms", node.sms, "sms")
+    check.ref("then", node.then)
+    check.ref("fallback", node.fallback)
+    _check_scenario_number(check, node)
+
+
+def _check_scenario_number(check: _NodeCheck, node: Steps) -> None:
+    """The caller hears "scenario N" and the counts are kept by N: no two scenarios may share one."""
+    numbers = [n.scenario for n in check.content.nodes.values() if isinstance(n, Steps) and n.scenario]
+    if node.scenario is not None and numbers.count(node.scenario) > 1:
+        check.report(f"field 'scenario': number {node.scenario} is used by another scenario")
+
+
+def _check_entry(check: _NodeCheck, node: Entry) -> None:
+    check.text("say", node.say)
+    check.text("invalid", node.invalid)
+    check.ref("then", node.then)
+    check.ref("fallback", node.fallback)
+    check.ref("unmatched", node.unmatched)
+    check.ref("too_many", node.too_many)
+    check.ref("registered", node.registered)
+    _check_entry_fields(check, node)
+
+
+def _check_entry_fields(check: _NodeCheck, node: Entry) -> None:
     """The fields that only mean something for some checks."""
+    nodes = check.content.nodes
     if node.speech and node.check not in ("ods_keys", "ods_exact"):
-        problems.append(f"{where}: field 'speech': only an ODS code entry can be spoken")
+        check.report("field 'speech': only an ODS code entry can be spoken")
     if node.unmatched and node.check != "ods_keys":
-        problems.append(f"{where}: field 'unmatched': only an ods_keys entry can match nothing")
+        check.report("field 'unmatched': only an ods_keys entry can match nothing")
     if node.too_many and node.check != "ods_keys":
-        problems.append(f"{where}: field 'too_many': only an ods_keys entry can match too many homes")
+        check.report("field 'too_many': only an ods_keys entry can match too many homes")
     if node.registered:
         if node.check != "uk_mobile":
-            problems.append(f"{where}: field 'registered': only a uk_mobile entry offers the registered mobile")
-        if not isinstance(content.nodes.get(node.registered), Menu | type(None)):
-            problems.append(f"{where}: field 'registered': node '{node.registered}' must be a menu")
-    if node.check in ("ods_keys", "ods_exact") and not isinstance(content.nodes.get(node.then), Confirm | type(None)):
-        problems.append(f"{where}: field 'then': an ODS code entry leads to a confirm node, to read it back")
+            check.report("field 'registered': only a uk_mobile entry offers the registered mobile")
+        if not isinstance(nodes.get(node.registered), Menu | type(None)):
+            check.report(f"field 'registered': node '{node.registered}' must be a menu")
+    if node.check in ("ods_keys", "ods_exact") and not isinstance(nodes.get(node.then), Confirm | type(None)):
+        check.report("field 'then': an ODS code entry leads to a confirm node, to read it back")
+
+
+def _check_confirm(check: _NodeCheck, node: Confirm) -> None:
+    check.text("say", node.say, also=CANDIDATE_PLACEHOLDERS)
+    check.text("say_with_name", node.say_with_name, also=CANDIDATE_NAME_PLACEHOLDERS)
+    check.ref("yes", node.yes)
+    check.ref("none_left", node.none_left)
+    check.ref("fallback", node.fallback)
+
+
+def _check_message(check: _NodeCheck, node: Message) -> None:
+    check.text("say", node.say)
+    check.text("say_with_home", node.say_with_home, with_ods=True, also=HOME_PLACEHOLDERS)
+    check.ref("then", node.then)
+    check.ref("then_unknown", node.then_unknown)
+    ways = [node.then is not None, node.resume, node.hangup]
+    if sum(ways) != 1:
+        check.report("needs exactly one of 'then', 'resume' or 'hangup' (a way to carry on)")
+    if node.send_sms and node.escalate:
+        check.report("a message may send a text or escalate, not both")
 
 
 def _check_placeholders(where: str, text: str, allowed: frozenset[str], problems: list[str]) -> None:
@@ -222,13 +270,6 @@ def _check_sms(
         )
 
 
-# Keywords carriers and Twilio give a meaning of their own, and the companion's HELP and MENU:
-# the inbound-text handler acts on these, so no template may claim one.
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
-RESERVED_KEYWORDS = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | {"HELP", "INFO", "MENU"}
-
-
 def _check_keywords(content: Content, origin: dict[str, str], problems: list[str]) -> None:
     owners: dict[str, str] = {}
     for name, template in content.sms.items():
@@ -241,48 +282,9 @@ def _check_keywords(content: Content, origin: dict[str, str], problems: list[str
             owners[word] = name
 
 
-def fallback_of(content: Content, node: Interactive) -> str:
-    """Where a caller goes once silence or wrong keys have used up a node's retries."""
-    return node.fallback or content.meta.fallback
-
-
-def forward(node: Menu | Steps | Entry | Confirm | Message) -> list[str]:
-    """Where a node leads by the caller's choices and its own flow, without silence or reserved keys."""
-    if isinstance(node, Menu):
-        return [option.goto for option in node.options]
-    if isinstance(node, Confirm):
-        return [node.yes, node.none_left]
-    if isinstance(node, Entry):
-        return [target for target in (node.then, node.unmatched, node.too_many, node.registered) if target]
-    if isinstance(node, Message):
-        return [target for target in (node.then, node.then_unknown) if target]
-    return [node.then]
-
-
-def edges(content: Content, node_id: str) -> list[str]:
-    """Where a node can lead: the graph the reachability and way-out checks walk."""
-    node = content.nodes[node_id]
-    if isinstance(node, Message):
-        return forward(node)
-    extra: list[str] = [fallback_of(content, node)]
-    if isinstance(node, Menu):
-        extra += [option.after for option in node.options if option.after]
-    if isinstance(node, Steps):
-        extra.append(content.meta.text_me)  # the "text me" key
-    if not isinstance(node, Entry):
-        extra.append(content.meta.main_menu)  # the main-menu key; an entry takes digits instead
-    return [*forward(node), *extra]
-
-
 def _check_reachable(content: Content, where: Callable[[str], str], problems: list[str]) -> None:
     start = content.meta.start
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        for target in edges(content, queue.popleft()):
-            if target not in seen:
-                seen.add(target)
-                queue.append(target)
+    seen = reachable(content, start)
     for node_id in content.nodes:
         if node_id not in seen:
             problems.append(f"{where(node_id)}: cannot be reached from '{start}'")
@@ -311,40 +313,3 @@ def _check_ways_out(content: Content, where: Callable[[str], str], problems: lis
                 problems.append(f"{where(node_id)}: silence loops and never says goodbye: {chain}")
                 break
             path.append(current)
-
-
-def tree_parents(content: Content) -> dict[str, str]:
-    """The node each node is first reached from, breadth first from the main menu, by keys alone.
-
-    "Back" goes to this parent, as "previous menu" does on most phone lines: a fixed place,
-    so the caller can predict it and the call's state stays small.
-    """
-    main = content.meta.main_menu
-    parents: dict[str, str] = {}
-    queue = deque([main])
-    while queue:
-        node_id = queue.popleft()
-        for target in forward(content.nodes[node_id]):
-            if target != main and target not in parents:
-                parents[target] = node_id
-                queue.append(target)
-    return parents
-
-
-def text_flow(content: Content) -> frozenset[str]:
-    """The "text me" nodes: from the mobile entry up to the message that sends the text."""
-    flow: set[str] = set()
-    queue = deque([content.meta.text_me])
-    while queue:
-        node_id = queue.popleft()
-        if node_id in flow:
-            continue
-        flow.add(node_id)
-        node = content.nodes[node_id]
-        if isinstance(node, Menu):
-            queue.extend(option.goto for option in node.options)
-        elif isinstance(node, Entry):
-            queue.extend(target for target in (node.then, node.registered) if target)
-        elif isinstance(node, Message) and node.then and not node.send_sms:
-            queue.append(node.then)
-    return frozenset(flow)

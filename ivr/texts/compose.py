@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr import gsm7
 from ivr.content.checks import HOME_NAME_LIMIT
-from ivr.content.model import Content, Reason
+from ivr.content.model import Content, Reason, reason_words
 from ivr.speech import mailbox_address
 
 
@@ -35,11 +35,6 @@ def compose(
         reason=reason_words(content, reason) if reason else "",
         home=_home(content, home, ods),
     )
-
-
-def reason_words(content: Content, reason: Reason) -> str:
-    phrases = content.phrases
-    return {"refused": phrases.reason_refused, "leaver": phrases.reason_leaver, "other": phrases.reason_other}[reason]
 
 
 def _home(content: Content, name: str | None, ods: str | None) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ivr.content.checks import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
+from ivr.content.keywords import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from ivr.content.model import Content
 from ivr.phone import mask, uk_mobile
 from ivr.store.database import Store

@@ -1,0 +1,92 @@
+"""Navigating the content's tree: where a node leads, and the places derived from it when content loads.
+
+Nothing here judges the graph; `checks.py` does, walking these same edges.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ivr.content.model import Confirm, Content, Entry, Interactive, Menu, Message, Steps
+
+
+def fallback_of(content: Content, node: Interactive) -> str:
+    """Where a caller goes once silence or wrong keys have used up a node's retries."""
+    return node.fallback or content.meta.fallback
+
+
+def forward(node: Menu | Steps | Entry | Confirm | Message) -> list[str]:
+    """Where a node leads by the caller's choices and its own flow, without silence or reserved keys."""
+    if isinstance(node, Menu):
+        return [option.goto for option in node.options]
+    if isinstance(node, Confirm):
+        return [node.yes, node.none_left]
+    if isinstance(node, Entry):
+        return [target for target in (node.then, node.unmatched, node.too_many, node.registered) if target]
+    if isinstance(node, Message):
+        return [target for target in (node.then, node.then_unknown) if target]
+    return [node.then]
+
+
+def edges(content: Content, node_id: str) -> list[str]:
+    """Where a node can lead: the graph the reachability and way-out checks walk."""
+    node = content.nodes[node_id]
+    if isinstance(node, Message):
+        return forward(node)
+    extra: list[str] = [fallback_of(content, node)]
+    if isinstance(node, Menu):
+        extra += [option.after for option in node.options if option.after]
+    if isinstance(node, Steps):
+        extra.append(content.meta.text_me)  # the "text me" key
+    if not isinstance(node, Entry):
+        extra.append(content.meta.main_menu)  # the main-menu key; an entry takes digits instead
+    return [*forward(node), *extra]
+
+
+def reachable(content: Content, start: str) -> set[str]:
+    """Every node a caller can get to from `start`, by any key, silence included."""
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for target in edges(content, queue.popleft()):
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return seen
+
+
+def tree_parents(content: Content) -> dict[str, str]:
+    """The node each node is first reached from, breadth first from the main menu, by keys alone.
+
+    "Back" goes to this parent, as "previous menu" does on most phone lines: a fixed place,
+    so the caller can predict it and the call's state stays small.
+    """
+    main = content.meta.main_menu
+    parents: dict[str, str] = {}
+    queue = deque([main])
+    while queue:
+        node_id = queue.popleft()
+        for target in forward(content.nodes[node_id]):
+            if target != main and target not in parents:
+                parents[target] = node_id
+                queue.append(target)
+    return parents
+
+
+def text_flow(content: Content) -> frozenset[str]:
+    """The "text me" nodes: from the mobile entry up to the message that sends the text."""
+    flow: set[str] = set()
+    queue = deque([content.meta.text_me])
+    while queue:
+        node_id = queue.popleft()
+        if node_id in flow:
+            continue
+        flow.add(node_id)
+        node = content.nodes[node_id]
+        if isinstance(node, Menu):
+            queue.extend(option.goto for option in node.options)
+        elif isinstance(node, Entry):
+            queue.extend(target for target in (node.then, node.registered) if target)
+        elif isinstance(node, Message) and node.then and not node.send_sms:
+            queue.append(node.then)
+    return frozenset(flow)

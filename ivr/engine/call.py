@@ -1,0 +1,106 @@
+"""One turn being built: the steps said so far, the state they lead to, and the moves every concern may make.
+
+The concerns (menus, scenarios, entries, text me) are plain functions over a `Call`. The moves
+between nodes (`enter`, `back`, `prompt`, `retry`) need every concern, so they are only named
+here and written in `flow.py`: the concerns can then use them without importing the flow.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Literal
+
+from ivr import speech
+from ivr.content.model import Confirm, Content, Entry, Menu, Steps, reason_words
+from ivr.engine.state import CallState
+from ivr.engine.turn import Ask, Instruction, Pause, Say, Turn
+from ivr.homes.directory import Directory, OncePerCall, TextPolicy
+from ivr.phone import national_digits
+
+# The nodes a call waits at, as a union so that isinstance narrows them one by one.
+Waiting = Menu | Steps | Entry | Confirm
+
+
+class Call(ABC):
+    """One turn being built: the steps said so far and the state they lead to."""
+
+    def __init__(
+        self, content: Content, directory: Directory, state: CallState, texting: TextPolicy | None = None
+    ) -> None:
+        self.content = content
+        self.directory = directory
+        # Without a policy, a fresh one for this turn alone: it never sees an earlier text, so it refuses
+        # none (the state search relies on that); the front-ends pass one that lasts the call.
+        self.texting = texting or OncePerCall()
+        self.state = state
+        self.steps: list[Instruction] = []
+        self.home_name: str | None = None  # known only on the first turn, for the greeting
+        self.notice: str | None = None
+        self.crown_dependency_mobiles = False
+
+    def result(self) -> tuple[Turn, CallState]:
+        return tuple(self.steps), self.state
+
+    def update(self, **changes: object) -> None:
+        self.state = self.state.model_copy(update=changes)
+
+    # --- saying things -------------------------------------------------------------
+
+    def say(self, text: str, *, slow: bool = False, **extra: str) -> None:
+        slow = slow or self.state.slow
+        self.steps.append(Say(self.fill(text, **extra), slow=slow))
+        if slow:
+            self.steps.append(Pause(1))
+
+    def fill(self, text: str, **extra: str) -> str:
+        """Put the caller's details and key names into a text, spoken as they should be heard.
+
+        `extra` values are put in as they are, never read as templates themselves, so an
+        operator's notice or a home's name may hold braces safely.
+        """
+        if "{" not in text:
+            return text
+        state = self.state
+        values = speech.placeholder_values(
+            self.content.keys.step_keys(),
+            self.content.meta.helpdesk_number,
+            ods=state.ods,
+            mailbox=state.mailbox_address(),
+            mobile=national_digits(state.mobile) if state.mobile else None,
+            ticket=state.ticket,
+        )
+        phrases = self.content.phrases
+        # The content checks allow these only where they are known; empty beats a crash on a call.
+        values["mobile_end"] = speech.characters(state.home_mobile[-3:]) if state.home_mobile else ""
+        values["reason"] = reason_words(self.content, state.reason) if state.reason else ""
+        values["candidate"] = (
+            speech.nato(state.candidates[0], phrases.nato_letter, phrases.nato_digit) if state.candidates else ""
+        )
+        return text.format(**(values | extra))
+
+    def ask(self, mode: Literal["key", "entry"], *, spoken: bool = False) -> None:
+        meta = self.content.meta
+        timeout = meta.key_timeout_seconds if mode == "key" else meta.entry_timeout_seconds
+        self.steps.append(Ask(mode=mode, timeout=timeout, speech=spoken))
+
+    # --- moving about: written in flow.py --------------------------------------------
+
+    @abstractmethod
+    def enter(self, node_id: str, step: int = 0) -> None:
+        """Arrive at a node: say what it says and wait, or flow on through messages."""
+
+    @abstractmethod
+    def back(self) -> None:
+        """Up to the node's parent in the tree; the main menu when it has none."""
+
+    @abstractmethod
+    def prompt(self, node: Waiting, *, full: bool) -> None:
+        """Say what the caller may do at this node, in full or as a short reminder, and wait."""
+
+    @abstractmethod
+    def retry(self, node: Waiting, reason: str) -> None:
+        """Silence or a wrong key: a short re-prompt, then a fuller one, then the fallback."""
+
+    def wrong_key(self, node: Waiting, key: str) -> None:
+        spoken = ", ".join(speech.key_name(k) for k in key)
+        self.retry(node, self.content.phrases.reprompt_wrong.format(key=spoken))

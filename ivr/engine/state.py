@@ -1,0 +1,45 @@
+"""The call's state between turns: what travels, sealed, in each action URL (and in memory in a rehearsal)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ivr import speech
+from ivr.content.model import Reason
+
+
+class CallState(BaseModel):
+    """Everything the engine needs between turns; small, serialisable and versioned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    node: str
+    step: int = 0
+    attempts: int = 0
+    slow: bool = False
+    turn: int = 0
+    ods: str | None = None
+    mailbox: str | None = None
+    mobile: str | None = None
+    # The home's registered mobile: set only when the call comes from that home's registered
+    # landline, never from a keyed ODS code, so a stranger cannot send texts to it.
+    home_mobile: str | None = None
+    ticket: str | None = None
+    reason: Reason | None = None
+    # ODS codes waiting to be confirmed one at a time, the one being read back first.
+    candidates: tuple[str, ...] = ()
+    # The scenarios the caller heard, for the anonymous counts kept after a purge.
+    scenarios: tuple[int, ...] = ()
+    # Only while a "text me" is under way: what to send, and where the caller carries on.
+    topic: str | None = None
+    resume_node: str | None = None
+    resume_step: int = 0
+    ended: bool = False
+
+    def mailbox_address(self) -> str | None:
+        if self.mailbox:
+            return self.mailbox
+        return speech.mailbox_address(self.ods) if self.ods else None
