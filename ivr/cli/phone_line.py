@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import click
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 
 from ivr import gsm7, privacy
 from ivr.cli import setup
@@ -21,7 +20,7 @@ from ivr.engine.validators import ODS_CODE
 from ivr.line import LOCAL_TOKEN
 from ivr.phone_line.callsim import CallSimulator, Heard
 from ivr.settings import ConfigurationError, Settings
-from ivr.store.database import Store, StoreError
+from ivr.store.database import Store, StoreError, describe
 from ivr.texts.compose import compose
 from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
 
@@ -33,7 +32,7 @@ def _settings() -> Settings:
 
 
 def _describe(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    return describe(url)
 
 
 def open_store(settings: Settings | None = None) -> Store:

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import ValidationError
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr.content.model import Content
@@ -203,7 +204,11 @@ def sms_status() -> Response:
 @phone_line.post("/sms")
 @twilio_only
 def inbound_sms() -> Response:
-    return Response(current_line().texts.reply(request.form), mimetype=TWIML)
+    response = MessagingResponse()
+    answer = current_line().texts.reply(request.form)
+    if answer is not None:
+        response.message(answer)
+    return Response(str(response), mimetype=TWIML)
 
 
 @phone_line.app_errorhandler(HTTPException)

@@ -33,7 +33,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 # What the store raises when the database fails it, for callers that wait and try again.
@@ -334,3 +334,8 @@ __all__ = [
     "CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "care_homes", "escalations", "home_landlines",
     "metadata", "notices", "opt_outs", "outbox", "usage_counts",
 ]  # fmt: skip
+
+
+def describe(url: str) -> str:
+    """A database URL fit to print: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from twilio.twiml.messaging_response import MessagingResponse
-
 from ivr.content.keywords import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from ivr.content.model import Content
 from ivr.phone import mask, uk_mobile
@@ -27,7 +25,8 @@ class InboundTexts:
         self.limits = limits
         self.keywords = {word: name for name, template in content.sms.items() for word in template.keywords}
 
-    def reply(self, form: Any) -> str:
+    def reply(self, form: Any) -> str | None:
+        """The text to answer with, or None for no answer; the phone line turns it into TwiML."""
         given = str(form.get("From", ""))
         # Replies go only where a caller's text may go (a UK mobile, the Crown Dependencies by setting);
         # STOP and START are kept for any number, so an opt-out is never lost.
@@ -35,31 +34,27 @@ class InboundTexts:
         sender = mobile or given
         words = str(form.get("Body", "")).strip().upper().split()
         word = words[0].strip(".!?,") if words else ""
-        response = MessagingResponse()
         if word in OPT_OUT_KEYWORDS:  # Twilio answers STOP itself; we only remember it
             outbox.opt_out(self.store, sender)
             log.info("%s opted out of texts", mask(sender))
-            return str(response)
+            return None
         if word in OPT_IN_KEYWORDS:
             outbox.opt_in(self.store, sender)
-            if mobile is not None:
-                response.message(self.body("opted_in"))
-            return str(response)
+            return self.body("opted_in") if mobile is not None else None
         if mobile is None:
             log.info("a text from %s was not answered: not a mobile we may text", mask(given))
-            return str(response)
+            return None
         if outbox.is_opted_out(self.store, mobile):
-            return str(response)
+            return None
         purpose = self.keywords.get(word)
         if purpose is None:  # HELP, MENU, or a word we do not know: the list of what can be asked
-            response.message(self.body("help"))
-            return str(response)
+            return self.body("help")
         if DailyCaps(self.store, self.limits).refusal(mobile, purpose) is not None:
-            return str(response)  # over a daily cap: said in the log; no reply, so no text over the cap
+            return None  # over a daily cap: said in the log; no reply, so no text over the cap
         with self.store.transaction() as tx:  # through the outbox: paced, retried, counted
             tx.enqueue_text(key=f"sms:{form.get('MessageSid', '')}:{purpose}", call_sid=None, purpose=purpose,
                             to=sender, body=self.body(purpose))  # fmt: skip
-        return str(response)
+        return None
 
     def body(self, purpose: str) -> str:
         return compose(self.content, purpose, ods=None)
