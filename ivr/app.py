@@ -45,7 +45,7 @@ def create_app(
     app.extensions[STORE] = store
     app.add_url_rule("/healthz", view_func=healthz)
     app.add_url_rule("/readyz", view_func=readyz)
-    PhoneLine.build(settings, content, store, directory).install(app)
+    PhoneLine.build(settings, line, content, store, directory).install(app)
     return app
 
 
