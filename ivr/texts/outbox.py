@@ -133,6 +133,11 @@ def mark_failed(store: Store, text_id: int, worker: str, attempts: int, error: s
     return _finish(store, text_id, worker, status="failed", attempts=attempts, error=error)
 
 
+def mark_opted_out(store: Store, text_id: int, worker: str, attempts: int, error: str) -> bool:
+    """Not sent because the person opted out: their choice, not a failure, so never retried."""
+    return _finish(store, text_id, worker, status="opted_out", attempts=attempts, error=error)
+
+
 def mark_unknown(store: Store, text_id: int, worker: str, attempts: int, error: str) -> bool:
     """Not known whether Twilio took it: an operator decides, rather than risk sending it twice."""
     return _finish(store, text_id, worker, status="unknown", attempts=attempts, error=error)

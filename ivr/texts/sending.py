@@ -32,15 +32,21 @@ from ivr.texts import outbox
 
 log = logging.getLogger("ivr.texts.sending")
 
-# Twilio error codes that no retry will change: a bad or unreachable number, an opted-out
-# number, no permission for the region, a sender that cannot send there.
-PERMANENT_CODES = frozenset({21211, 21214, 21408, 21610, 21612, 21614, 21606, 21617, 21659, 21660, 21661})
+# Twilio error codes that no retry will change: a bad or unreachable number, no permission for
+# the region, a sender that cannot send there.
+PERMANENT_CODES = frozenset({21211, 21214, 21408, 21612, 21614, 21606, 21617, 21659, 21660, 21661})
+# Twilio refuses a number that texted it STOP (or another opt-out word) even when that text never
+# reached us: it is the person's choice, so it is recorded as an opt-out, not retried as a failure.
+OPTED_OUT_CODE = 21610
 
 
 class SendError(Exception):
-    """Why a send failed. "credentials": Twilio refused our account, not the text, so the text waits."""
+    """Why a send failed. "credentials": Twilio refused our account, not the text, so the text waits.
+    "opted_out": the person asked Twilio to stop texting them."""
 
-    def __init__(self, kind: Literal["permanent", "transient", "ambiguous", "credentials"], reason: str) -> None:
+    def __init__(
+        self, kind: Literal["permanent", "transient", "ambiguous", "credentials", "opted_out"], reason: str
+    ) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
@@ -114,6 +120,8 @@ def _classify(error: TwilioException) -> SendError:
     reason = f"Twilio HTTP {status} error {code}"
     if status == 429 or (isinstance(status, int) and status >= 500):
         return SendError("transient", reason)
+    if code == OPTED_OUT_CODE:
+        return SendError("opted_out", f"{reason}: the number has opted out of texts from us")
     if status == 401:
         return SendError("credentials", f"{reason}: Twilio refused the account SID or auth token")
     if code in PERMANENT_CODES or (isinstance(status, int) and 400 <= status < 500):
@@ -202,7 +210,7 @@ class Worker:
     def deliver(self, text: outbox.QueuedText) -> None:
         attempts = text.attempts + 1
         if outbox.is_opted_out(self.store, text.to):
-            outbox.mark_failed(self.store, text.id, self.name, text.attempts, "the number opted out (STOP)")
+            outbox.mark_opted_out(self.store, text.id, self.name, text.attempts, "the number opted out (STOP)")
             log.info("text %d to %s not sent: opted out", text.id, mask(text.to))
             return
         if text.reclaimed and self.settle(text, attempts):
@@ -226,6 +234,12 @@ class Worker:
             outbox.mark_retry(self.store, text.id, self.name, text.attempts, CREDENTIALS_WAIT, error.reason)
             log.error("text %d waits: %s; set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and restart the worker",
                       text.id, error.reason)  # fmt: skip
+            return
+        if error.kind == "opted_out":
+            # Remembered, so no later text is queued for it and the caller is told why on the phone.
+            outbox.opt_out(self.store, text.to)
+            outbox.mark_opted_out(self.store, text.id, self.name, attempts, error.reason)
+            log.info("text %d to %s not sent: Twilio says the number opted out; recorded", text.id, mask(text.to))
             return
         if error.kind == "permanent":
             outbox.mark_failed(self.store, text.id, self.name, attempts, error.reason)
