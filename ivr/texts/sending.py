@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -151,7 +152,9 @@ class WorkerSettings:
     per_second: float = 1.0  # a UK long code sends about one text a second
     max_attempts: int = 6
     base_delay: timedelta = timedelta(seconds=5)
-    lease: timedelta = timedelta(seconds=120)
+    # Short, so a crashed worker's texts are taken over within half a minute; a live worker renews
+    # its claims as it works through them (every third of a lease), so it keeps what it holds.
+    lease: timedelta = timedelta(seconds=20)
     batch: int = 10
     status_callback: str | None = None
 
@@ -180,11 +183,30 @@ class Worker:
         self.sleep = sleep
         self.clock = clock
         self.jitter = jitter
+        self.stopping = threading.Event()
+
+    def request_stop(self, signum: int | None = None, frame: object = None) -> None:
+        """Stop after the text being sent (a signal handler for SIGTERM): unsent claims are let go."""
+        if not self.stopping.is_set():
+            log.info("%s: stopping once the current text is sent", self.name)
+        self.stopping.set()
 
     def run_once(self) -> int:
         """Claim and deliver one batch; how many texts it handled."""
+        if self.stopping.is_set():
+            return 0
         texts = outbox.claim(self.store, self.name, batch=self.batch(), lease=self.settings.lease)
-        for text in texts:
+        renewed = time.monotonic()
+        for index, text in enumerate(texts):
+            unsent = texts[index:]
+            if self.stopping.is_set():
+                # Another worker takes these at once, rather than when their claims run out.
+                released = outbox.release(self.store, unsent, self.name)
+                log.info("%s: let go of %d claimed text(s) on stopping", self.name, released)
+                return index
+            if time.monotonic() - renewed > self.settings.lease.total_seconds() / 3:
+                outbox.renew_held(self.store, [later.id for later in unsent], self.name, self.settings.lease)
+                renewed = time.monotonic()
             self.deliver(text)
         return len(texts)
 
@@ -194,7 +216,7 @@ class Worker:
 
     def run(self, *, poll: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
         wait = poll
-        while not stop():
+        while not (stop() or self.stopping.is_set()):
             try:
                 handled = self.run_once()
             except (StoreError, OSError) as error:  # the database went away: the texts wait in the outbox
@@ -204,7 +226,7 @@ class Worker:
                 wait = min(wait * 2, LONGEST_OUTAGE_WAIT)
                 continue
             wait = poll
-            if not handled:
+            if not handled and not self.stopping.is_set():
                 self.sleep(poll)
 
     def deliver(self, text: outbox.QueuedText) -> None:
