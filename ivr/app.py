@@ -19,6 +19,7 @@ from ivr.settings import ConfigurationError, Settings, SettingsError, load_setti
 from ivr.store.database import Store
 
 STORE = "ivr.store"
+MAX_BODY = 64 * 1024
 
 
 def create_app(
@@ -40,8 +41,15 @@ def create_app(
     store = store or Store(settings.database_url)
 
     app = Flask(__name__)
-    # Behind the platform's router there is exactly one proxy hop to trust for scheme and host.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+    # Flask reads any body it is sent unless told a limit: Twilio's webhooks are a few kilobytes, so a
+    # larger body is refused (413) before it is read, signed or not.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    # Behind the platform's router, the hops to trust for scheme and host (IVR_TRUSTED_PROXIES, 1 by default).
+    hops = settings.trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     app.extensions[STORE] = store
     app.add_url_rule("/healthz", view_func=healthz)
     app.add_url_rule("/readyz", view_func=readyz)

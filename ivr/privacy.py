@@ -5,11 +5,19 @@ from __future__ import annotations
 import logging
 import re
 
+from phonenumbers import Leniency, PhoneNumberMatcher
+
 from ivr.phone import mask
 
 # A phone number as callers and Twilio write them: +44..., 44... or 0..., 9 to 15 digits,
 # spaces allowed between. Dates, times and durations do not start that way.
 PHONE = re.compile(r"(?<![\w+-])(?:%2B|\+|44|0)\d(?:[ ]?\d){7,13}(?![\w-])")
+# The regex above misses numbers written with hyphens, brackets or a bracketed trunk zero
+# ("07400-123-456", "(01522) 123456", "+44 (0)7400 123456"); phonenumbers' matcher finds them.
+# Its POSSIBLE leniency also takes counts, years and error codes for numbers, so a match must hold
+# a whole national number: UK numbers have 9 or 10 digits after the 0 or +44.
+MIN_NATIONAL_DIGITS = 9
+DECIMAL = re.compile(r"\d*\.\d+")  # "0.123456789 s" is a duration, not a number written with dots
 # An ODS code of a care home: V and four capital letters or digits, as a word of its own.
 ODS = re.compile(r"\bV[A-Z0-9]{4}\b")
 # A home's shared mailbox holds its ODS code in lower case: care.vl15a@nhs.net.
@@ -17,7 +25,20 @@ MAILBOX = re.compile(r"\b[\w.+-]+@nhs\.net\b", re.IGNORECASE)
 
 
 def scrub(text: str) -> str:
-    return scrub_codes(PHONE.sub(lambda match: mask(match.group()), text))
+    return scrub_codes(_written_numbers(PHONE.sub(lambda match: mask(match.group()), text)))
+
+
+def _written_numbers(text: str) -> str:
+    """The second pass: numbers however they are written, found by phonenumbers (region GB)."""
+    if sum(char.isdigit() for char in text) < MIN_NATIONAL_DIGITS:
+        return text  # most lines: nothing long enough to be a number, and the matcher is not cheap
+    pieces, done = [], 0
+    for match in PhoneNumberMatcher(text, "GB", leniency=Leniency.POSSIBLE):
+        if len(str(match.number.national_number)) < MIN_NATIONAL_DIGITS or DECIMAL.fullmatch(match.raw_string):
+            continue
+        pieces += [text[done : match.start], mask(match.raw_string)]
+        done = match.end
+    return "".join(pieces) + text[done:] if pieces else text
 
 
 def scrub_codes(text: str) -> str:

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # While the secret changes: calls under way keep working on tokens sealed with the old one.
     secret_key_previous: SecretStr | None = Field(default=None, description="The root secret before the last change")
     validate_signature: bool = Field(default=True, description="Off only for local development")
+    # Proxy hops in front of the app whose X-Forwarded-For/-Proto/-Host/-Port are believed: a header
+    # from further out (or any at all with 0) is the client's word, and a forged host would let a
+    # signature made for another address pass when PUBLIC_BASE_URL is not set.
+    trusted_proxies: int = Field(default=1, ge=0, le=10, description="Proxy hops whose X-Forwarded-* are trusted")
     # --- texts ---
     sms_per_second: float = Field(default=1.0, gt=0, le=100, description="Sending rate of the worker")
     sms_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries before a text is marked failed")

@@ -111,6 +111,14 @@ BROKEN = {
         "call.toml", 'slow = "8"', 'slow = "0"',
         "[keys]: the menu keys must differ, but 0 is used twice",
     ),
+    "Twilio's opt-out word as a keyword": (
+        "sms.toml", 'keywords = ["CHECKLIST", "READY"]', 'keywords = ["CHECKLIST", "REVOKE"]',
+        "sms.toml: sms template 'checklist': field 'keywords': REVOKE is reserved",
+    ),
+    "Twilio's opt-in word as a keyword": (
+        "sms.toml", 'keywords = ["CHECKLIST", "READY"]', 'keywords = ["CHECKLIST", "UNSTOP"]',
+        "sms.toml: sms template 'checklist': field 'keywords': UNSTOP is reserved",
+    ),
     "stale date": (
         "call.toml", "reviewed_on = 2026-11-25", 'reviewed_on = "last spring"',
         "call.toml: [meta]: field 'reviewed_on': Input should be a valid date",

@@ -58,3 +58,46 @@ def test_a_database_error_does_not_quote_the_row(upgraded: Store) -> None:
     with pytest.raises(IntegrityError) as failed, upgraded.transaction() as tx:
         tx.connection.execute(insert(outbox).values(**row))  # the same idempotency key again
     assert "7400123456" not in str(failed.value) and "VL15A" not in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [("07400-123-456", "456"), ("(01522) 123456", "456"), ("+44 (0)7400 123456", "456"), ("07400 123 456", "456"),
+     ("0044 7400 123456", "456"), ("+44 7400 123456", "456"), ("01522 123 456", "456"), ("7400 123456", "456"),
+     ("+1 415-867-5309", "309"), ("07400.123.456", "456")],
+)  # fmt: skip
+def test_numbers_are_masked_however_they_are_written(written: str, kept: str) -> None:
+    line = privacy.scrub(f"a text to {written} was queued")
+    assert line.startswith("a text to *") and line.endswith(f"{kept} was queued"), line
+    assert not any(run in line for run in ("7400", "1522", "123", "415")), line
+
+
+# Log lines as the companion writes them: their numbers are not phone numbers and stay readable.
+ORDINARY = [
+    "call CA44444444444444444444444444444444 ended: completed, 172800 s",
+    "text 1234 (checklist) to (none) sent: SM00000000000000000000000000000001",
+    "worker-1a2b3c4d: text 12: Twilio HTTP 400 error 21610; retry in 40 s",
+    'refused POST /voice/turn/3 from 10.1.2.3: no Twilio signature',
+    '10.1.2.3 - - [01/Dec/2026:09:00:00 +0000] "POST /voice/turn/3 HTTP/1.1" 200 1234 "-" "TwilioProxy/1.1"',
+    "purged 1234567 texts and 12345678 calls, 500 escalations",
+    "took 0.123456789 s at 2026-12-01T09:00:00.123456+00:00",
+    "escalation ticket 1234567 recorded",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("line", ORDINARY)
+def test_ordinary_numbers_in_log_lines_are_left_alone(line: str) -> None:
+    assert privacy.scrub(line) == line
+
+
+def test_the_helpdesk_number_is_masked_like_any_number() -> None:
+    """The masking cannot know which numbers are public: a log line has no need of the helpdesk's number,
+    and the console sender (scrub_codes) keeps it for the script a caller reads."""
+    assert privacy.scrub("ring 0333 200 1133") == "ring ********133"
+    assert privacy.scrub_codes("ring 0333 200 1133 about VL15A") == "ring 0333 200 1133 about V****"
+
+
+def test_the_second_pass_is_in_the_log_filter(logged: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = logged
+    logger.info("from %s and %s", "(01522) 123456", "+44 (0)7400 123456")
+    assert "1522" not in stream.getvalue() and "7400" not in stream.getvalue(), stream.getvalue()

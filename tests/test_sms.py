@@ -42,10 +42,11 @@ class RecordingHttpClient(HttpClient):
     """Stands where the SDK's HTTP client stands: records each request, answers from a script.
 
     The script says, for a text's body, what its successive sends meet: an HTTP status (201 creates
-    the message) or an exception to raise. Past its script, every send succeeds.
+    the message), an HTTP status with Twilio's error code, or an exception to raise. Past its script,
+    every send succeeds.
     """
 
-    def __init__(self, script: dict[str, list[int | Exception]] | None = None) -> None:
+    def __init__(self, script: dict[str, list[int | tuple[int, int] | Exception]] | None = None) -> None:
         super().__init__(logger=None, is_async=False, timeout=None)  # type: ignore[arg-type]
         self.script = {body: list(steps) for body, steps in (script or {}).items()}
         self.requests: list[dict[str, Any]] = []
@@ -68,7 +69,8 @@ class RecordingHttpClient(HttpClient):
             self.created.append(dict(data))
             return Response(201, json.dumps(self._message(data)))
         codes = {400: 21211, 429: 20429, 500: 20500, 503: 20503}
-        return Response(step, json.dumps({"code": codes.get(step, 20001), "message": "scripted", "status": step}))
+        status, code = step if isinstance(step, tuple) else (step, codes.get(step, 20001))
+        return Response(status, json.dumps({"code": code, "message": "scripted", "status": status}))
 
     def _message(self, data: dict[str, Any]) -> dict[str, Any]:
         index = self.created.index(data) if data in self.created else len(self.created)
@@ -280,7 +282,19 @@ def test_an_opted_out_number_is_not_sent_to(store: Store) -> None:
     outbox.opt_out(store, MOBILE)
     client = RecordingHttpClient()
     drain(store, worker(store, client))
-    assert rows(store)[0]["status"] == "failed" and client.requests == []
+    assert rows(store)[0]["status"] == "opted_out" and client.requests == []
+
+
+def test_twilios_refusal_of_an_opted_out_number_is_kept_as_an_opt_out(store: Store) -> None:
+    """The STOP went to Twilio and never reached us: its error 21610 is the person's choice, not a fault."""
+    queue(store, 2)
+    client = RecordingHttpClient({"body 0": [(400, 21610)]})
+    drain(store, worker(store, client))
+    first, second = rows(store)
+    assert (first["status"], first["attempts"]) == ("opted_out", 1) and "21610" in first["error"]
+    assert outbox.is_opted_out(store, MOBILE)
+    # The second text to the same number is not even tried: one request in all, never retried.
+    assert second["status"] == "opted_out" and len(client.requests) == 1 and client.created == []
 
 
 class FakeTime:
@@ -371,6 +385,19 @@ def test_inbound_keywords(client_app: Any, store: Store) -> None:
     inbound(client_app, "2", "SM4")  # Twilio retried the same message: one text
     queued = [(row["purpose"], row["to_number"]) for row in rows(store)]
     assert queued == [("checklist", MOBILE), ("scenario_2", MOBILE)]
+
+
+@pytest.mark.parametrize("word", ["STOP", "stopall", "Unsubscribe", "cancel", "END", "quit", "OPTOUT", "revoke"])
+def test_every_one_of_twilios_opt_out_words_is_kept(client_app: Any, store: Store, word: str) -> None:
+    assert "<Message" not in inbound(client_app, word, "SM1")
+    assert outbox.is_opted_out(store, MOBILE)
+
+
+@pytest.mark.parametrize("word", ["START", "yes", "Unstop"])
+def test_every_one_of_twilios_opt_in_words_is_kept(client_app: Any, store: Store, word: str) -> None:
+    outbox.opt_out(store, MOBILE)
+    assert "back on" in inbound(client_app, word, "SM1")
+    assert not outbox.is_opted_out(store, MOBILE)
 
 
 def test_stop_then_a_send_is_refused_then_start(client_app: Any, store: Store) -> None:

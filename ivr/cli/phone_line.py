@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from pathlib import Path
 from typing import get_args
@@ -151,11 +152,16 @@ def worker(once: bool) -> None:
     store = open_store(settings)
     runner = worker_for(settings, store)
     click.echo(f"{runner.name}: sending through {type(runner.sender).__name__} at {settings.sms_per_second}/s")
+    # The platform stops a worker with SIGTERM (and SIGKILL some seconds later): the text being sent is
+    # finished and recorded, the rest of the batch is let go for another worker, and the process ends.
+    signal.signal(signal.SIGTERM, runner.request_stop)
     if once:
         while runner.run_once():
             pass
-        return
-    runner.run()
+    else:
+        runner.run()
+    if runner.stopping.is_set():
+        click.echo(f"{runner.name}: stopped")
 
 
 @click.group()

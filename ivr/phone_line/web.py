@@ -16,16 +16,17 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr.content.model import Content
-from ivr.engine.turn import Digits, Input, Silence, Speech
+from ivr.engine.turn import Silence
 from ivr.homes.directory import Directory
 from ivr.homes.directory_store import StoreDirectory
 from ivr.line import Line
+from ivr.phone_line import form as caller_form
 from ivr.phone_line import twiml
 from ivr.phone_line.calls import Calls, LineConfig
 from ivr.phone_line.tokens import Sealer, derive_key
@@ -38,6 +39,8 @@ from ivr.texts.inbound import InboundTexts
 log = logging.getLogger("ivr.phone_line.web")
 TWIML = "text/xml"
 EXTENSION = "ivr.phone_line"
+# Everything Twilio calls lives under these: any path or method there is Twilio's or no one's.
+TWILIO_PREFIXES = ("/voice", "/sms")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class PhoneLine:
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
+        # On the app, not the blueprint: a blueprint's hooks never see a path it has no route for.
+        app.before_request(twilio_paths_only)
         app.register_blueprint(phone_line)
 
 
@@ -104,6 +109,12 @@ def check_signature_settings(settings: Settings) -> None:
         )
     if not settings.validate_signature:
         log.warning("IVR_VALIDATE_SIGNATURE is false: anyone can drive this app. For local development only.")
+    elif settings.public_base_url is None and settings.trusted_proxies > 0:
+        log.warning(
+            "PUBLIC_BASE_URL is not set: the address Twilio signed is taken from the X-Forwarded-Host header, "
+            "trusted from %d proxy hop(s) (IVR_TRUSTED_PROXIES); set PUBLIC_BASE_URL to the address Twilio calls",
+            settings.trusted_proxies,
+        )
 
 
 def current_line() -> PhoneLine:
@@ -118,21 +129,49 @@ def twilio_only(view: Callable[..., Response]) -> Callable[..., Response]:
 
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Response:
-        line = current_line()
-        if line.validate_signature:
-            url = public_url(line.public_base_url)
-            signature = request.headers.get("X-Twilio-Signature")
-            try:
-                valid = signature is not None and line.validator.validate(url, request.form.to_dict(), signature)
-            except (TypeError, ValueError):  # twilio 9 raises on some malformed input
-                valid = False
-            if not valid:
-                log.warning("refused %s %s from %s: %s Twilio signature", request.method, request.path,
-                            request.remote_addr, "no" if signature is None else "a wrong")
-                return Response(status=403)
-        return view(*args, **kwargs)
+        refusal = signature_refusal()
+        return refusal if refusal is not None else view(*args, **kwargs)
 
     return checked
+
+
+def twilio_paths_only() -> Response | None:
+    """Before routing: whatever the path or method under /voice and /sms, no signature, no answer.
+
+    Otherwise an unknown path or a GET would reach the TwiML answered for a wrong path, to anyone.
+    """
+    return signature_refusal() if any(under(request.path, prefix) for prefix in TWILIO_PREFIXES) else None
+
+
+def under(path: str, prefix: str) -> bool:
+    """The prefix itself or a path below it: /voice/turn/1 is under /voice, /voicemail is not."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def signature_refusal() -> Response | None:
+    """A 403 for a request Twilio did not sign; None when it did (checked once a request)."""
+    if g.get("twilio_signed"):
+        return None
+    line = current_line()
+    if line.validate_signature:
+        signature = request.headers.get("X-Twilio-Signature")
+        # An unsigned request is refused before its body is read; a signed one's body is read within
+        # the app's MAX_CONTENT_LENGTH (413 past it), since the parameters are part of what is signed.
+        valid = signature is not None and _signed(line, signature)
+        if not valid:
+            log.warning("refused %s %s from %s: %s Twilio signature", caller_form.logged(request.method),
+                        caller_form.logged(request.path), caller_form.logged(request.remote_addr),
+                        "no" if signature is None else "a wrong")  # fmt: skip
+            return Response(status=403)
+    g.twilio_signed = True
+    return None
+
+
+def _signed(line: PhoneLine, signature: str) -> bool:
+    try:
+        return bool(line.validator.validate(public_url(line.public_base_url), request.form.to_dict(), signature))
+    except (TypeError, ValueError):  # twilio 9 raises on some malformed input
+        return False
 
 
 def always_twiml(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -143,7 +182,8 @@ def always_twiml(view: Callable[..., Response]) -> Callable[..., Response]:
         try:
             return view(*args, **kwargs)
         except Exception:
-            log.exception("webhook %s failed for call %s", request.path, request.form.get("CallSid"))
+            log.exception("webhook %s failed for call %s", caller_form.logged(request.path),
+                          caller_form.logged(request.form.get("CallSid")))  # fmt: skip
             return _twiml(current_line().calls.trouble())
 
     return safe
@@ -165,14 +205,7 @@ def incoming() -> Response:
 @always_twiml
 def answer(token: str) -> Response:
     form = request.form
-    given: Input
-    if form.get("Digits") is not None:
-        given = Digits(form["Digits"])
-    elif form.get("SpeechResult"):
-        given = Speech(form["SpeechResult"])
-    else:
-        given = Silence()
-    return _twiml(current_line().calls.turn(_call_sid(form), form.get("From"), token, given))
+    return _twiml(current_line().calls.turn(_call_sid(form), form.get("From"), token, caller_form.caller_input(form)))
 
 
 @phone_line.post("/voice/turn/<token>/silence")
@@ -187,21 +220,18 @@ def silence(token: str) -> Response:
 @twilio_only
 def status() -> Response:
     form = request.form
-    duration = form.get("CallDuration")
-    known = current_line().calls.ended(
-        _call_sid(form), form.get("CallStatus", "unknown")[:32],
-        int(duration) if duration and duration.isdigit() else None,
-    )  # fmt: skip
-    log.info("call %s ended: %s, %s s%s", form.get("CallSid"), form.get("CallStatus"), duration,
-             "" if known else " (not a call we know)")
+    duration = caller_form.duration(form.get("CallDuration"))
+    known = current_line().calls.ended(_call_sid(form), form.get("CallStatus", "unknown")[:32], duration)
+    log.info("call %s ended: %s, %s s%s", caller_form.logged(form.get("CallSid")),
+             caller_form.logged(form.get("CallStatus")), duration, "" if known else " (not a call we know)")
     return Response(status=204)
 
 
 @phone_line.post("/voice/fallback")
 @twilio_only
 def fallback() -> Response:
-    log.error("Twilio used the fallback URL for call %s: %s", request.form.get("CallSid"),
-              request.form.get("ErrorCode", "no error code"))
+    log.error("Twilio used the fallback URL for call %s: %s", caller_form.logged(request.form.get("CallSid")),
+              caller_form.logged(request.form.get("ErrorCode", "no error code")))
     return _twiml(current_line().calls.trouble())
 
 
@@ -210,7 +240,8 @@ def fallback() -> Response:
 def sms_status() -> Response:
     form = request.form
     changed = outbox.record_delivery(current_line().store, form.get("MessageSid", ""), form.get("MessageStatus", ""))
-    log.info("text %s: %s%s", form.get("MessageSid"), form.get("MessageStatus"), "" if changed else " (no change)")
+    log.info("text %s: %s%s", caller_form.logged(form.get("MessageSid")), caller_form.logged(form.get("MessageStatus")),
+             "" if changed else " (no change)")
     return Response(status=204)
 
 
@@ -227,15 +258,15 @@ def inbound_sms() -> Response:
 @phone_line.app_errorhandler(HTTPException)
 def http_error(error: HTTPException) -> Response | HTTPException:
     # A wrong method or path under /voice must still be TwiML: Twilio would say "application error".
-    if request.path.startswith("/voice") and error.code in (404, 405):
-        log.warning("%s %s: %s", request.method, request.path, error.code)
+    if under(request.path, "/voice") and error.code in (404, 405):
+        log.warning("%s %s: %s", caller_form.logged(request.method), caller_form.logged(request.path), error.code)
         return _twiml(current_line().calls.trouble())
     return error
 
 
 def _call_sid(form: Any) -> str:
     sid = str(form.get("CallSid", "")).strip()
-    if not sid or len(sid) > 64:
+    if not sid or len(sid) > 64 or not sid.isprintable():  # it goes into log lines
         raise ValueError("a voice request without a usable CallSid")
     return sid
 

@@ -119,6 +119,49 @@ def renew(store: Store, text_id: int, worker: str, lease: timedelta) -> bool:
         return bool(result.rowcount)
 
 
+def renew_held(store: Store, text_ids: list[int], worker: str, lease: timedelta) -> int:
+    """Extend every claim this worker still holds among `text_ids`: it is alive and working through them.
+
+    Leases are short so that a crashed worker's texts are taken over quickly; a live worker keeps its
+    texts by renewing them as it goes. How many it still holds.
+    """
+    if not text_ids:
+        return 0
+    stamp = now()
+    with store.transaction() as tx:
+        result = tx.connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(text_ids), outbox.c.claimed_by == worker, outbox.c.status == "sending")
+            .values(claimed_until=stamp + lease, updated_at=stamp)
+        )
+        return int(result.rowcount)
+
+
+def release(store: Store, texts: list[QueuedText], worker: str) -> int:
+    """Let go of claims this worker will not send (it is stopping), so another worker takes them at once.
+
+    A text claimed fresh goes back to 'pending'. One taken over from a worker that died may have been
+    sent by it, so it stays 'sending' with its claim already run out: whoever takes it looks first.
+    """
+    stamp = now()
+    held = and_(outbox.c.claimed_by == worker, outbox.c.status == "sending")
+    fresh = [text.id for text in texts if not text.reclaimed]
+    reclaimed = [text.id for text in texts if text.reclaimed]
+    with store.transaction() as tx:
+        released = 0
+        if fresh:
+            released += tx.connection.execute(
+                update(outbox).where(outbox.c.id.in_(fresh), held)
+                .values(status="pending", claimed_by=None, claimed_until=None, updated_at=stamp)
+            ).rowcount  # fmt: skip
+        if reclaimed:
+            released += tx.connection.execute(
+                update(outbox).where(outbox.c.id.in_(reclaimed), held)
+                .values(claimed_until=stamp - timedelta(seconds=1), updated_at=stamp)
+            ).rowcount  # fmt: skip
+        return int(released)
+
+
 def mark_sent(store: Store, text_id: int, worker: str, sid: str, attempts: int) -> bool:
     return _finish(store, text_id, worker, status="sent", provider_sid=sid, sent_at=now(), attempts=attempts,
                    error=None)  # fmt: skip
@@ -131,6 +174,11 @@ def mark_retry(store: Store, text_id: int, worker: str, attempts: int, wait: tim
 
 def mark_failed(store: Store, text_id: int, worker: str, attempts: int, error: str) -> bool:
     return _finish(store, text_id, worker, status="failed", attempts=attempts, error=error)
+
+
+def mark_opted_out(store: Store, text_id: int, worker: str, attempts: int, error: str) -> bool:
+    """Not sent because the person opted out: their choice, not a failure, so never retried."""
+    return _finish(store, text_id, worker, status="opted_out", attempts=attempts, error=error)
 
 
 def mark_unknown(store: Store, text_id: int, worker: str, attempts: int, error: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,15 +33,21 @@ from ivr.texts import outbox
 
 log = logging.getLogger("ivr.texts.sending")
 
-# Twilio error codes that no retry will change: a bad or unreachable number, an opted-out
-# number, no permission for the region, a sender that cannot send there.
-PERMANENT_CODES = frozenset({21211, 21214, 21408, 21610, 21612, 21614, 21606, 21617, 21659, 21660, 21661})
+# Twilio error codes that no retry will change: a bad or unreachable number, no permission for
+# the region, a sender that cannot send there.
+PERMANENT_CODES = frozenset({21211, 21214, 21408, 21612, 21614, 21606, 21617, 21659, 21660, 21661})
+# Twilio refuses a number that texted it STOP (or another opt-out word) even when that text never
+# reached us: it is the person's choice, so it is recorded as an opt-out, not retried as a failure.
+OPTED_OUT_CODE = 21610
 
 
 class SendError(Exception):
-    """Why a send failed. "credentials": Twilio refused our account, not the text, so the text waits."""
+    """Why a send failed. "credentials": Twilio refused our account, not the text, so the text waits.
+    "opted_out": the person asked Twilio to stop texting them."""
 
-    def __init__(self, kind: Literal["permanent", "transient", "ambiguous", "credentials"], reason: str) -> None:
+    def __init__(
+        self, kind: Literal["permanent", "transient", "ambiguous", "credentials", "opted_out"], reason: str
+    ) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
@@ -114,6 +121,8 @@ def _classify(error: TwilioException) -> SendError:
     reason = f"Twilio HTTP {status} error {code}"
     if status == 429 or (isinstance(status, int) and status >= 500):
         return SendError("transient", reason)
+    if code == OPTED_OUT_CODE:
+        return SendError("opted_out", f"{reason}: the number has opted out of texts from us")
     if status == 401:
         return SendError("credentials", f"{reason}: Twilio refused the account SID or auth token")
     if code in PERMANENT_CODES or (isinstance(status, int) and 400 <= status < 500):
@@ -143,7 +152,9 @@ class WorkerSettings:
     per_second: float = 1.0  # a UK long code sends about one text a second
     max_attempts: int = 6
     base_delay: timedelta = timedelta(seconds=5)
-    lease: timedelta = timedelta(seconds=120)
+    # Short, so a crashed worker's texts are taken over within half a minute; a live worker renews
+    # its claims as it works through them (every third of a lease), so it keeps what it holds.
+    lease: timedelta = timedelta(seconds=20)
     batch: int = 10
     status_callback: str | None = None
 
@@ -172,11 +183,30 @@ class Worker:
         self.sleep = sleep
         self.clock = clock
         self.jitter = jitter
+        self.stopping = threading.Event()
+
+    def request_stop(self, signum: int | None = None, frame: object = None) -> None:
+        """Stop after the text being sent (a signal handler for SIGTERM): unsent claims are let go."""
+        if not self.stopping.is_set():
+            log.info("%s: stopping once the current text is sent", self.name)
+        self.stopping.set()
 
     def run_once(self) -> int:
         """Claim and deliver one batch; how many texts it handled."""
+        if self.stopping.is_set():
+            return 0
         texts = outbox.claim(self.store, self.name, batch=self.batch(), lease=self.settings.lease)
-        for text in texts:
+        renewed = time.monotonic()
+        for index, text in enumerate(texts):
+            unsent = texts[index:]
+            if self.stopping.is_set():
+                # Another worker takes these at once, rather than when their claims run out.
+                released = outbox.release(self.store, unsent, self.name)
+                log.info("%s: let go of %d claimed text(s) on stopping", self.name, released)
+                return index
+            if time.monotonic() - renewed > self.settings.lease.total_seconds() / 3:
+                outbox.renew_held(self.store, [later.id for later in unsent], self.name, self.settings.lease)
+                renewed = time.monotonic()
             self.deliver(text)
         return len(texts)
 
@@ -186,7 +216,7 @@ class Worker:
 
     def run(self, *, poll: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
         wait = poll
-        while not stop():
+        while not (stop() or self.stopping.is_set()):
             try:
                 handled = self.run_once()
             except (StoreError, OSError) as error:  # the database went away: the texts wait in the outbox
@@ -196,13 +226,13 @@ class Worker:
                 wait = min(wait * 2, LONGEST_OUTAGE_WAIT)
                 continue
             wait = poll
-            if not handled:
+            if not handled and not self.stopping.is_set():
                 self.sleep(poll)
 
     def deliver(self, text: outbox.QueuedText) -> None:
         attempts = text.attempts + 1
         if outbox.is_opted_out(self.store, text.to):
-            outbox.mark_failed(self.store, text.id, self.name, text.attempts, "the number opted out (STOP)")
+            outbox.mark_opted_out(self.store, text.id, self.name, text.attempts, "the number opted out (STOP)")
             log.info("text %d to %s not sent: opted out", text.id, mask(text.to))
             return
         if text.reclaimed and self.settle(text, attempts):
@@ -226,6 +256,12 @@ class Worker:
             outbox.mark_retry(self.store, text.id, self.name, text.attempts, CREDENTIALS_WAIT, error.reason)
             log.error("text %d waits: %s; set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and restart the worker",
                       text.id, error.reason)  # fmt: skip
+            return
+        if error.kind == "opted_out":
+            # Remembered, so no later text is queued for it and the caller is told why on the phone.
+            outbox.opt_out(self.store, text.to)
+            outbox.mark_opted_out(self.store, text.id, self.name, attempts, error.reason)
+            log.info("text %d to %s not sent: Twilio says the number opted out; recorded", text.id, mask(text.to))
             return
         if error.kind == "permanent":
             outbox.mark_failed(self.store, text.id, self.name, attempts, error.reason)
