@@ -53,7 +53,8 @@ class Sealer:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (ValueError, TypeError):
             return None
-        if raw[:1] != VERSION:
+        # Only the one spelling we issue: base64 lets the last character's spare bits vary.
+        if raw[:1] != VERSION or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != token:
             return None
         for key in (self._current, self._previous):
             if key is None:
