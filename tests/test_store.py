@@ -112,3 +112,22 @@ def test_caps_hold_under_a_burst_of_confirmations(upgraded: Store, content: Cont
 def test_heroku_style_urls_are_accepted() -> None:
     settings = Settings(database_url="postgres://user:secret@db.example.org:5432/ivr")
     assert settings.database_url == "postgresql+psycopg://user:secret@db.example.org:5432/ivr"
+
+
+def test_the_milestones_migration_goes_down_and_up_again(upgraded: Store) -> None:
+    """0005 drops the stored call state; its downgrade puts the columns back (empty), and up again works."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "ivr.store:migrations")
+    with upgraded.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    columns = {column["name"] for column in inspect(upgraded.engine).get_columns("calls")}
+    assert {"state", "answered_turn", "response"} <= columns
+    assert "milestones" not in inspect(upgraded.engine).get_table_names()
+    upgraded.upgrade()
+    columns = {column["name"] for column in inspect(upgraded.engine).get_columns("calls")}
+    assert not {"state", "answered_turn", "response"} & columns
+    assert "milestones" in inspect(upgraded.engine).get_table_names()
