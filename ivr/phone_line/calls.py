@@ -11,24 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ivr.content.model import Content
 from ivr.engine import flow
 from ivr.engine.state import CallState
 from ivr.engine.turn import Escalate, Input, Milestone, SendSms, TextOutcome, Turn
 from ivr.homes import escalations, notice
-from ivr.homes.directory import Directory
+from ivr.homes.directory import Directory, Home
 from ivr.phone import caller_id, mask
 from ivr.phone_line import twiml
 from ivr.phone_line.tokens import Sealer
 from ivr.store.database import Store, StoreError, Transaction
+from ivr.store.deadline import Deadline, unless_abandoned
 from ivr.texts import outbox
 from ivr.texts.caps import CallerHash, TextLimits, queue_within_caps
 from ivr.texts.compose import compose
 
 log = logging.getLogger("ivr.phone_line.calls")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,31 @@ class LineConfig:
     crown_dependency_mobiles: bool
 
 
+class GuardedDirectory:
+    """The directory within the deadline: a look-up the database cannot answer in time finds no home, so the
+    call goes on as for a caller we do not know, rather than waiting past Twilio's patience."""
+
+    def __init__(self, directory: Directory, deadline: Deadline) -> None:
+        self.directory = directory
+        self.deadline = deadline
+
+    def home(self, ods: str) -> Home | None:
+        return self._look_up(lambda: self.directory.home(ods), None)
+
+    def home_for_landline(self, number: str) -> Home | None:
+        return self._look_up(lambda: self.directory.home_for_landline(number), None)
+
+    def homes_for_keys(self, keys: str) -> list[Home]:
+        return self._look_up(lambda: self.directory.homes_for_keys(keys), [])
+
+    def _look_up(self, work: Callable[[], T], otherwise: T) -> T:
+        try:
+            return self.deadline.run(lambda _still_wanted: work())
+        except StoreError:
+            log.exception("a directory look-up failed; the call goes on without it")
+            return otherwise
+
+
 class Calls:
     def __init__(
         self,
@@ -51,10 +79,12 @@ class Calls:
         config: LineConfig,
         sealer: Sealer,
         caller_hash: CallerHash,
+        deadline: Deadline | None = None,
     ) -> None:
         self.content = content
         self.store = store
-        self.directory = directory
+        self.deadline = deadline or Deadline()
+        self.directory = GuardedDirectory(directory, self.deadline)
         self.config = config
         self.sealer = sealer
         self.caller_hash = caller_hash
@@ -62,14 +92,23 @@ class Calls:
     def incoming(self, call_sid: str, caller: str | None) -> str:
         """A call comes in: the greeting and the main menu; the call record and its first milestone written."""
         number = caller_id(caller)
-        today = notice.current(self.store)
-        turn, state = flow.start(self.content, self.directory, caller=number, notice=today.text if today else None)
         try:
+            today = self.deadline.run(lambda _still_wanted: notice.current(self.store))
+        except StoreError:  # no notice is better than no answer
+            log.exception("call %s: the notice could not be read", call_sid)
+            today = None
+        turn, state = flow.start(self.content, self.directory, caller=number, notice=today.text if today else None)
+
+        def record(still_wanted: Callable[[], bool]) -> None:
             with self.store.transaction() as tx:
                 if tx.start_call(call_sid):
                     log.info("call %s from %s: started, %s", call_sid, mask(number),
                              "a known home" if state.ods else "not a known home")  # fmt: skip
                 tx.milestone(call_key(call_sid), "call_started")
+                unless_abandoned(still_wanted)
+
+        try:
+            self.deadline.run(record)
         except StoreError:  # the call goes on: what it needs is in its URLs, not the database
             log.exception("call %s: its start could not be recorded", call_sid)
         return self.finish(call_sid, number, turn, state)
@@ -96,9 +135,10 @@ class Calls:
 
     def write(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> Mapping[str, TextOutcome]:
         """The turn's side effects in one short transaction, each at most once however often Twilio retries."""
-        outcomes: dict[str, TextOutcome] = {}
         key = call_key(call_sid)
-        try:
+
+        def work(still_wanted: Callable[[], bool]) -> dict[str, TextOutcome]:
+            outcomes: dict[str, TextOutcome] = {}
             with self.store.transaction() as tx:
                 for step in turn:
                     if isinstance(step, SendSms):
@@ -109,10 +149,14 @@ class Calls:
                         self.escalate(tx, call_sid, step)
                     elif isinstance(step, Milestone):
                         tx.milestone(key, step.kind, step.detail)
+                unless_abandoned(still_wanted)  # the caller is being told it could not be done
+            return outcomes
+
+        try:
+            return self.deadline.run(work)
         except StoreError:
             log.exception("call %s: what the turn asked for could not be written; the caller is told", call_sid)
             return {step.purpose: "unavailable" for step in turn if isinstance(step, SendSms)}
-        return outcomes
 
     def queue(self, tx: Transaction, call_sid: str, caller: str | None, step: SendSms, state: CallState) -> TextOutcome:
         """The text goes to the outbox within the caps; a worker sends it, never the webhook."""
@@ -144,10 +188,13 @@ class Calls:
 
     def ended(self, call_sid: str, status: str, duration: int | None) -> bool:
         """Twilio's status callback: the call record finished, and its end counted."""
-        with self.store.transaction() as tx:
-            known = tx.end_call(call_sid, status, duration)
-            tx.milestone(call_key(call_sid), "call_ended", status)
-        return known
+        def work(_still_wanted: Callable[[], bool]) -> bool:
+            with self.store.transaction() as tx:
+                known = tx.end_call(call_sid, status, duration)
+                tx.milestone(call_key(call_sid), "call_ended", status)
+            return known
+
+        return self.deadline.run(work)
 
     def trouble(self) -> str:
         return twiml.trouble(self.content, self.config.voice)

@@ -26,12 +26,14 @@ from ivr.engine.turn import Silence
 from ivr.homes.directory import Directory
 from ivr.homes.directory_store import StoreDirectory
 from ivr.line import Line
+from ivr.phone import mask
 from ivr.phone_line import form as caller_form
 from ivr.phone_line import twiml
 from ivr.phone_line.calls import Calls, LineConfig
 from ivr.phone_line.tokens import Sealer, derive_key
 from ivr.settings import ConfigurationError, Settings
-from ivr.store.database import Store
+from ivr.store.database import Store, StoreError
+from ivr.store.deadline import Deadline
 from ivr.texts import outbox
 from ivr.texts.caps import CallerHash, TextLimits
 from ivr.texts.inbound import InboundTexts
@@ -50,6 +52,7 @@ class PhoneLine:
     calls: Calls
     texts: InboundTexts
     store: Store
+    deadline: Deadline
     validator: RequestValidator
     validate_signature: bool
     public_base_url: str | None
@@ -70,10 +73,12 @@ class PhoneLine:
             crown_dependency_mobiles=settings.crown_dependency_mobiles,
         )
         sealer = Sealer(line.secret_key, line.previous_secret_key)
+        deadline = Deadline(settings.database_deadline_seconds)
         return cls(
-            calls=Calls(content, store, directory or StoreDirectory(store), config, sealer, caller_hash),
+            calls=Calls(content, store, directory or StoreDirectory(store), config, sealer, caller_hash, deadline),
             texts=InboundTexts(content, store, limits, caller_hash),
             store=store,
+            deadline=deadline,
             validator=RequestValidator(token),
             validate_signature=settings.validate_signature,
             public_base_url=settings.public_base_url,
@@ -221,7 +226,11 @@ def silence(token: str) -> Response:
 def status() -> Response:
     form = request.form
     duration = caller_form.duration(form.get("CallDuration"))
-    known = current_line().calls.ended(_call_sid(form), form.get("CallStatus", "unknown")[:32], duration)
+    try:
+        known = current_line().calls.ended(_call_sid(form), form.get("CallStatus", "unknown")[:32], duration)
+    except (StoreError, ValueError):  # Twilio does not call again: say it in the log, never answer 500
+        log.exception("the end of call %s could not be recorded", caller_form.logged(form.get("CallSid")))
+        return Response(status=204)
     log.info("call %s ended: %s, %s s%s", caller_form.logged(form.get("CallSid")),
              caller_form.logged(form.get("CallStatus")), duration, "" if known else " (not a call we know)")
     return Response(status=204)
@@ -239,7 +248,13 @@ def fallback() -> Response:
 @twilio_only
 def sms_status() -> Response:
     form = request.form
-    changed = outbox.record_delivery(current_line().store, form.get("MessageSid", ""), form.get("MessageStatus", ""))
+    line = current_line()
+    try:
+        changed = line.deadline.run(lambda _still_wanted: outbox.record_delivery(
+            line.store, form.get("MessageSid", ""), form.get("MessageStatus", "")))  # fmt: skip
+    except StoreError:
+        log.exception("the delivery of text %s could not be recorded", caller_form.logged(form.get("MessageSid")))
+        return Response(status=204)
     log.info("text %s: %s%s", caller_form.logged(form.get("MessageSid")), caller_form.logged(form.get("MessageStatus")),
              "" if changed else " (no change)")
     return Response(status=204)
@@ -249,7 +264,15 @@ def sms_status() -> Response:
 @twilio_only
 def inbound_sms() -> Response:
     response = MessagingResponse()
-    answer = current_line().texts.reply(request.form)
+    line = current_line()
+    form = request.form.to_dict()  # read here: the deadline's worker thread has no request of its own
+    try:
+        answer = line.deadline.run(lambda _still_wanted: line.texts.reply(form))
+    except StoreError:
+        # No reply rather than a 500. A STOP still holds: Twilio itself stops texts to that number, and the
+        # worker records its refusal (21610) as an opt-out.
+        log.exception("a text from %s could not be handled", mask(request.form.get("From")))
+        answer = None
     if answer is not None:
         response.message(answer)
     return Response(str(response), mimetype=TWIML)

@@ -1,0 +1,80 @@
+"""A deadline the application keeps on the database, and a circuit breaker, for work done inside a webhook.
+
+A stopped or hung database server enforces no timeout of its own (a query with statement_timeout
+waits until the server resumes; libpq's connect_timeout cannot go below 2 s), and gunicorn's gthread
+worker does not end a slow request. So the work runs on a small pool of its own and the webhook
+waits for it only so long: then it is abandoned, not waited on, and the caller is answered without
+it. Work abandoned that would still write is told so, and rolls back rather than act on a promise
+the caller has already heard withdrawn. After a few failures in a row the breaker opens: for a
+while nothing waits on the database at all, so stuck requests cannot take every thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger("ivr.store.deadline")
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(SQLAlchemyError):
+    """The database did not answer within the deadline, or the breaker is open: try again later."""
+
+
+class Abandoned(Exception):
+    """Raised inside work whose webhook stopped waiting for it, so its transaction rolls back."""
+
+
+class Deadline:
+    def __init__(self, seconds: float = 2.0, *, failures_to_open: int = 3, open_seconds: float = 10.0,
+                 workers: int = 8) -> None:  # fmt: skip
+        self.seconds = seconds
+        self.failures_to_open = failures_to_open
+        self.open_seconds = open_seconds
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="database")
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._open_until = 0.0
+
+    def run(self, work: Callable[[Callable[[], bool]], T]) -> T:
+        """`work(still_wanted)` within the deadline; `still_wanted()` turns False once it is abandoned."""
+        with self._lock:
+            if time.monotonic() < self._open_until:
+                raise DatabaseUnavailable("the database breaker is open after repeated failures")
+        wanted = threading.Event()
+        wanted.set()
+        future: Future[T] = self._pool.submit(work, wanted.is_set)
+        try:
+            result = future.result(timeout=self.seconds)
+        except FutureTimeout:
+            wanted.clear()
+            self._failed(f"no answer within {self.seconds:g} s")
+            raise DatabaseUnavailable(f"the database did not answer within {self.seconds:g} s") from None
+        except SQLAlchemyError as error:
+            self._failed(type(error).__name__)
+            raise
+        with self._lock:
+            self._failures = 0
+        return result
+
+    def _failed(self, why: str) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._failures >= self.failures_to_open and time.monotonic() >= self._open_until:
+                self._open_until = time.monotonic() + self.open_seconds
+                log.error("the database failed %d times in a row (%s): not waiting on it for %g s",
+                          self._failures, why, self.open_seconds)  # fmt: skip
+
+
+def unless_abandoned(still_wanted: Callable[[], bool]) -> None:
+    """Call last inside a transaction: one whose webhook has given up on it rolls back instead of committing."""
+    if not still_wanted():
+        raise Abandoned("the webhook stopped waiting; nothing is written")

@@ -1,0 +1,178 @@
+"""Calm under a database that does not answer: every webhook within its deadline, nothing half-promised."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
+
+from ivr.app import create_app
+from ivr.content.model import Content
+from ivr.settings import Settings
+from ivr.store.database import Store, outbox
+from ivr.store.deadline import DatabaseUnavailable, Deadline
+from tests.web_support import LANDLINE, REAL_LINE, Caller, add_home, assert_valid_twiml, next_path
+
+SID = "CA" + "f" * 32
+
+
+@pytest.fixture()
+def sqlite_file(tmp_path: Path) -> Path:
+    return tmp_path / "ivr.sqlite3"
+
+
+@pytest.fixture()
+def client(sqlite_file: Path, content: Content) -> Iterator[FlaskClient]:
+    settings = Settings(database_url=f"sqlite:///{sqlite_file}", database_deadline_seconds=1.0, **REAL_LINE)
+    store = Store(settings.database_url)
+    store.upgrade()
+    add_home(store)
+    yield create_app(settings, content=content, store=store).test_client()
+    store.engine.dispose()
+
+
+@pytest.fixture()
+def write_lock(sqlite_file: Path) -> Iterator[threading.Event]:
+    """Another process holds SQLite's write lock until the test sets the event (or 30 s pass)."""
+    release = threading.Event()
+    taken = threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(sqlite_file, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+        taken.set()
+        release.wait(30)
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    yield _start(holder, taken, release)
+    release.set()
+    holder.join()
+
+
+def _start(holder: threading.Thread, taken: threading.Event, release: threading.Event) -> threading.Event:
+    holder.start()
+    assert taken.wait(5)
+    return release
+
+
+def test_a_text_asked_for_while_the_database_is_locked_is_said_not_sent(
+    client: FlaskClient, sqlite_file: Path, write_lock: threading.Event
+) -> None:
+    caller = Caller(client, {"CallSid": SID, "From": LANDLINE, "To": "+443300000000"})
+    began = time.monotonic()
+    status, body = caller.start()  # the call's record cannot be written: the call goes on regardless
+    assert status == 200 and next_path(body) is not None
+    assert time.monotonic() - began < 3
+    caller.press("5")
+    caller.press("07400123456")
+    began = time.monotonic()
+    status, body = caller.press("1")
+    assert time.monotonic() - began < 3  # inside Twilio's 15 s, with room for the fallback
+    assert status == 200 and "cannot send texts just now" in body
+    assert_valid_twiml(body)
+    write_lock.set()  # the database comes back: what was abandoned wrote nothing
+    time.sleep(0.5)
+    with sqlite3.connect(sqlite_file) as connection:
+        assert connection.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+def test_the_other_webhooks_never_answer_500_while_the_database_is_locked(
+    client: FlaskClient, write_lock: threading.Event
+) -> None:
+    caller = Caller(client, {"CallSid": SID, "From": "+447400123456", "To": "+443300000000"})
+    for path, extra in (("/voice/status", {"CallStatus": "completed", "CallDuration": "61"}),
+                        ("/sms/status", {"MessageSid": "SM1", "MessageStatus": "delivered"}),
+                        ("/sms", {"Body": "checklist", "MessageSid": "SM2"})):  # fmt: skip
+        began = time.monotonic()
+        status, _ = caller.post(path, **extra)
+        assert status in (200, 204) and time.monotonic() - began < 3, path
+
+
+def test_everything_works_again_once_the_database_returns(client: FlaskClient, sqlite_file: Path) -> None:
+    release = threading.Event()
+    taken = threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(sqlite_file, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+        taken.set()
+        release.wait(30)
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    holder = _start_thread(hold, taken)
+    caller = Caller(client, {"CallSid": SID, "From": LANDLINE, "To": "+443300000000"})
+    caller.start()
+    release.set()
+    holder.join()
+    time.sleep(1.5)  # the abandoned work finishes; the breaker, if open, closes after its time
+    second = Caller(client, {"CallSid": "CA" + "e" * 32, "From": LANDLINE, "To": "+443300000000"})
+    second.start()
+    for key in ("5", "07400123456", "1"):
+        status, body = second.press(key)
+    assert status == 200 and "The text is on its way" in body  # no poisoned pool
+
+
+def _start_thread(target: object, taken: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=target)  # type: ignore[arg-type]
+    thread.start()
+    assert taken.wait(5)
+    return thread
+
+
+def test_the_breaker_opens_after_failures_and_closes_after_its_time() -> None:
+    deadline = Deadline(0.2, failures_to_open=2, open_seconds=0.5)
+
+    def stuck(_still_wanted: object) -> None:
+        time.sleep(1)
+
+    for _ in range(2):
+        with pytest.raises(DatabaseUnavailable):
+            deadline.run(stuck)
+    began = time.monotonic()
+    with pytest.raises(DatabaseUnavailable, match="breaker is open"):
+        deadline.run(lambda _still_wanted: 1)
+    assert time.monotonic() - began < 0.1  # nothing waits on the database while it is open
+    time.sleep(0.6)
+    assert deadline.run(lambda _still_wanted: 42) == 42
+
+
+def test_a_database_error_counts_towards_the_breaker_and_is_raised() -> None:
+    deadline = Deadline(1.0, failures_to_open=1, open_seconds=60)
+
+    def broken(_still_wanted: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    with pytest.raises(OperationalError):
+        deadline.run(broken)
+    with pytest.raises(DatabaseUnavailable):
+        deadline.run(lambda _still_wanted: 1)
+
+
+def test_an_outbox_row_is_never_written_by_abandoned_work(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    store.upgrade()
+    deadline = Deadline(0.2)
+
+    def slow_write(still_wanted: object) -> None:
+        from ivr.store.deadline import unless_abandoned
+
+        with store.transaction() as tx:
+            tx.enqueue_text(key="k", call_sid=None, purpose="checklist", to="+447400123456", body="b")
+            time.sleep(0.5)
+            unless_abandoned(still_wanted)  # type: ignore[arg-type]
+
+    with pytest.raises(DatabaseUnavailable):
+        deadline.run(slow_write)
+    time.sleep(0.6)
+    with store.transaction() as tx:
+        assert tx.rows(outbox) == []
+    store.engine.dispose()
