@@ -125,7 +125,7 @@ def test_an_escalation_is_taken_read_back_and_recorded(content: Content) -> None
     assert "Waiting for the leaver process" in words(turns[4])
     escalated = [step for step in turns[5] if isinstance(step, Escalate)]
     assert escalated == [Escalate(ticket="4455667", reason="leaver", ods="VL15A")]
-    assert "digital team now has the ticket number" in words(turns[5])
+    assert "passed the ticket number to your care association's digital team" in words(turns[5])
     # The receipt by text carries the ticket, to the registered mobile offered.
     turns, _state = call(content, [*keys, Digits("1"), Digits("1")], caller=LANDLINE)
     sent = [step for step in turns[7] if isinstance(step, SendSms)]
@@ -138,9 +138,9 @@ def test_a_short_ticket_number_is_asked_again(content: Content) -> None:
     assert words(turns[4]).startswith("Sorry, that is not a ticket number") and state.node == "escalate_ticket"
 
 
-def test_no_ticket_number_gets_the_advice_to_ask_for_one(content: Content) -> None:
+def test_no_ticket_number_gets_the_advice_to_ring_again_and_ask_for_one(content: Content) -> None:
     turns, _ = call(content, [Digits("2"), Digits("7"), Digits("2")])
-    assert "ask them for a ticket number" in words(turns[3])
+    assert "ring the helpdesk again" in words(turns[3]) and "ask for a ticket number" in words(turns[3])
 
 
 def test_the_operators_notice_follows_the_greeting(content: Content) -> None:

@@ -548,7 +548,7 @@ def test_escalation_notices_are_not_counted_against_the_caps(store: Store, conte
     client = app_with(store, content, sms_daily_total=1, escalation_contact="07400 999888")
     assert "on its way" in ask_for_text(client)  # the day's one text
     simulator = simulate(client, "7 1 4455667# 1 1 1 07400111222# 1")  # escalate; ask for the receipt too
-    assert "digital team now has the ticket number" in " ".join(h.text for h in simulator.heard)
+    assert "passed the ticket number to your care association" in " ".join(h.text for h in simulator.heard)
     assert "cannot send any more texts today" in " ".join(h.text for h in simulator.heard[-8:])
     by_purpose = {row["purpose"]: row for row in rows(store)}
     assert by_purpose["escalation_notice"]["to_number"] == "+447400999888"

@@ -92,7 +92,7 @@ def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
     client: FlaskClient, store: Store, tmp_path: Path
 ) -> None:
     simulator = simulate(client, "7 1 4455667# 1 1 1 1")
-    assert "digital team now has the ticket number" in said(simulator)
+    assert "passed the ticket number to your care association's digital team" in said(simulator)
     with store.transaction() as tx:
         texts = {row["purpose"]: row for row in tx.rows(outbox)}
         rows = tx.rows(escalations_table)

@@ -129,7 +129,8 @@ def rehearse(
         else:
             directory = InMemoryDirectory()
             rehearsal = Rehearsal(content, directory, show, ods=code, slow=slow, speaker=speaker, voices=voices,
-                                  crown_dependency_mobiles=settings.crown_dependency_mobiles)  # fmt: skip
+                                  crown_dependency_mobiles=settings.crown_dependency_mobiles,
+                                  association=setup.association(settings))  # fmt: skip
             lines = rehearsal.run(keypad)
     finally:
         if speaker is not None:
@@ -154,7 +155,7 @@ def export_audio(prompts: Path | None, directory: Path, ods: str) -> None:
     content = _content(prompts)
     code = _ods(ods) or audio_export.EXAMPLE_ODS
     settings = setup.settings()
-    items = list(audio_export.prompts(content, _voices(settings), ods=code))
+    items = list(audio_export.prompts(content, _voices(settings), ods=code, association=setup.association(settings)))
     began = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with _synthesizer(settings) as synthesizer, Progress(*columns, console=Console(stderr=True)) as progress:

@@ -188,8 +188,9 @@ def preview(purpose: str | None, ods: str | None, as_json: bool, prompts: Path |
     # An escalation's texts carry a ticket and what happened: filled with an example, and the
     # longest of the reasons, so the count shown is the one a caller's text can reach.
     reason = max(get_args(Reason), key=lambda name: len(reason_words(content, name)))
+    association = setup.association(_settings())
     for name in names:
-        body = compose(content, name, ods=code, ticket=EXAMPLE_TICKET, reason=reason)
+        body = compose(content, name, ods=code, ticket=EXAMPLE_TICKET, reason=reason, association=association)
         counted = gsm7.count(body)
         if as_json:
             click.echo(json.dumps({"purpose": name, "body": body, "encoding": counted.encoding,

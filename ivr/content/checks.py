@@ -16,12 +16,16 @@ from ivr import gsm7, speech
 from ivr.content.graph import fallback_of, reachable
 from ivr.content.keywords import RESERVED_KEYWORDS
 from ivr.content.model import KEYPAD, Confirm, Content, Entry, Menu, Message, Node, Option, Steps, placeholders
+from ivr.content.model import association_written as written
 
 KEY_PLACEHOLDERS = frozenset(
     {"key_repeat", "key_main_menu", "key_back", "key_slow", "key_next", "key_spell", "key_text_me"}
 )
 # {mobile_end} is the end of the home's registered mobile, {reason} an escalation's reason.
-NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {"helpdesk", "mobile", "ticket", "mobile_end", "reason"}
+# {association} and {association_contact}: the care association's name and how to reach it (settings).
+NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {
+    "helpdesk", "mobile", "ticket", "mobile_end", "reason", "association", "association_contact",
+}  # fmt: skip
 ODS_PLACEHOLDERS = frozenset({"ods", "mailbox"})
 HOME_PLACEHOLDERS = frozenset({"home"})  # a Message's say_with_home: the home's name
 CANDIDATE_PLACEHOLDERS = frozenset({"candidate"})  # a Confirm's read-back
@@ -36,8 +40,10 @@ PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "nato_letter": frozenset({"char", "word"}),
     "nato_digit": frozenset({"char"}),
     "notice": frozenset({"notice"}),
+    "association_phone": frozenset({"phone"}),
+    "association_email": frozenset({"email"}),
 }
-SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk"})
+SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk", "association"})
 # Only in texts about an escalation, never in one a keyword can bring back (no ticket is known then).
 ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home"})
 LONGEST_ODS = "VXXXX"
@@ -45,6 +51,10 @@ LONGEST_MAILBOX = "x" * speech.MAILBOX_LIMIT
 LONGEST_TICKET = "9" * 15
 HOME_NAME_LIMIT = 100  # a home's name is cut to this in a text, so the segment budget holds
 LONGEST_HOME = "X" * HOME_NAME_LIMIT + ", " + LONGEST_ODS
+# The care association's contact in a text, at the longest the settings allow (IVR_ASSOCIATION_*).
+ASSOCIATION_NAME_LIMIT = 40
+ASSOCIATION_EMAIL_LIMIT = 50
+LONGEST_ASSOCIATION_PHONE = "01234 567890"
 
 
 def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
@@ -250,6 +260,7 @@ def _check_sms(
         return
     phrases = content.phrases
     reasons = (phrases.reason_refused, phrases.reason_leaver, phrases.reason_other)
+    longest_name = max("X" * ASSOCIATION_NAME_LIMIT, phrases.association_unnamed, key=gsm7.septets)
     longest = body.format(
         ods=max(LONGEST_ODS, phrases.ods_unknown_sms, key=gsm7.septets),
         mailbox=max(LONGEST_MAILBOX, phrases.mailbox_unknown_sms, key=gsm7.septets),
@@ -257,6 +268,7 @@ def _check_sms(
         ticket=LONGEST_TICKET,
         reason=max(reasons, key=gsm7.septets),
         home=max(LONGEST_HOME, phrases.home_unknown_sms, key=gsm7.septets),
+        association=written(content, longest_name, LONGEST_ASSOCIATION_PHONE, "x" * ASSOCIATION_EMAIL_LIMIT),
     )
     bad = gsm7.non_gsm7(longest)
     if bad:

@@ -100,6 +100,10 @@ class Phrases(Strict):
     home_unknown_sms: Wording  # in the care association's text, when the call did not say which home
     # The operator's notice (`ivr notice set`), said after the greeting.
     notice: Wording
+    # The care association's contact: its name when none is set, and how its phone and email are said.
+    association_unnamed: Wording
+    association_phone: Wording
+    association_email: Wording
     # How each escalation reason is read back and written in the care association's text.
     reason_refused: Wording
     reason_leaver: Wording
@@ -236,3 +240,13 @@ def reason_words(content: Content, reason: Reason) -> str:
     """How an escalation's reason is said on the call and written in the care association's text."""
     phrases = content.phrases
     return {"refused": phrases.reason_refused, "leaver": phrases.reason_leaver, "other": phrases.reason_other}[reason]
+
+
+def association_written(content: Content, name: str | None, phone: str | None, email: str | None) -> str:
+    """The care association as a text gives it: 'LinCA Digital (01522 123456, digital@example.org)'.
+
+    Its name, or the content's words for no one in particular, with whichever of its phone and email are set.
+    """
+    contact = ", ".join(part for part in (phone, email) if part)
+    named = name or content.phrases.association_unnamed
+    return f"{named} ({contact})" if contact else named

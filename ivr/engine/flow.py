@@ -17,7 +17,7 @@ from ivr.engine import entries, menus, scenarios, text_me
 from ivr.engine.call import Call, Waiting
 from ivr.engine.state import CallState
 from ivr.engine.turn import Digits, Escalate, Hangup, Input, Silence, Speech, Turn
-from ivr.homes.directory import Directory, TextPolicy
+from ivr.homes.directory import Association, Directory, TextPolicy
 
 __all__ = ["CallState", "advance", "start"]
 
@@ -34,11 +34,13 @@ def start(
     ods: str | None = None,
     slow: bool = False,
     notice: str | None = None,
+    association: Association | None = None,
 ) -> tuple[Turn, CallState]:
     """The first turn of a call: greeting and main menu, personalised when the caller is known.
 
     `caller` is the calling number (E.164): a home's registered landline brings its name,
-    details and registered mobile. `notice` is the operator's message of the day.
+    details and registered mobile. `notice` is the operator's message of the day; `association` is whom
+    the caller is told to contact when the helpdesk did not help.
     """
     home_name = None
     if ods:  # a code given up front (the rehearsal's --ods) brings the home's details, never its mobile
@@ -51,6 +53,7 @@ def start(
             state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile})
             home_name = home.name
     call = _Call(content, directory, state)
+    call.association = association or Association()
     call.home_name = home_name
     call.notice = notice
     call.enter(content.meta.start)
@@ -65,6 +68,7 @@ def advance(
     *,
     texting: TextPolicy | None = None,
     crown_dependency_mobiles: bool = False,
+    association: Association | None = None,
 ) -> tuple[Turn, CallState]:
     """The caller's next input: a key or digits, silence, or speech.
 
@@ -74,6 +78,7 @@ def advance(
         return (Hangup(),), state
     call = _Call(content, directory, state.model_copy(update={"turn": state.turn + 1}), texting)
     call.crown_dependency_mobiles = crown_dependency_mobiles
+    call.association = association or Association()
     node = content.nodes.get(state.node)
     if node is None or isinstance(node, Message) or not _step_fits(node, state.step):
         # The content changed under a live call (a deploy renamed a node): start again politely.

@@ -28,7 +28,7 @@ from ivr.engine import flow
 from ivr.engine.flow import CallState
 from ivr.engine.turn import Digits, Escalate, Input, SendSms, Silence, Speech, Turn
 from ivr.homes import escalations, notice
-from ivr.homes.directory import Directory
+from ivr.homes.directory import Association, Directory
 from ivr.homes.directory_store import StoreDirectory
 from ivr.phone import caller_id, mask
 from ivr.phone_line import twiml
@@ -61,7 +61,7 @@ class PhoneLine:
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         return cls(
             calls=Calls(content, store, directory or StoreDirectory(store), settings),
-            texts=InboundTexts(content, store, text_limits(settings)),
+            texts=InboundTexts(content, store, text_limits(settings), association(settings)),
             store=store,
             validator=RequestValidator(token),
             validate_signature=settings.validate_signature,
@@ -81,6 +81,11 @@ def text_limits(settings: Settings) -> TextLimits:
         total=settings.sms_daily_total,
         crown_dependency_mobiles=settings.crown_dependency_mobiles,
     )
+
+
+def association(settings: Settings) -> Association:
+    """Whom callers are told to contact, as plain values: the engine and the texts read no settings."""
+    return Association(settings.association_name, settings.association_phone, settings.association_email)
 
 
 def check_signature_settings(settings: Settings) -> None:
@@ -229,6 +234,7 @@ class Calls:
         self.directory = directory
         self.settings = settings
         self.limits = text_limits(settings)
+        self.association = association(settings)
         self.base = settings.public_base_url or ""
         self.voice = twiml.TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate)
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "ivr"
@@ -247,7 +253,8 @@ class Calls:
             return _twiml(record.response)
         today = notice.current(self.store)
         caller = caller_id(form.get("From"))
-        turn, state = flow.start(self.content, self.directory, caller=caller, notice=today.text if today else None)
+        turn, state = flow.start(self.content, self.directory, caller=caller, notice=today.text if today else None,
+                                 association=self.association)  # fmt: skip
         body = self.render(turn, state)
         try:
             with self.store.transaction() as tx:
@@ -266,7 +273,8 @@ class Calls:
         if record is None:
             # A call we have no record of (the database was reset mid-call): begin again.
             log.warning("call %s: turn %d for a call with no record; starting again", sid, number)
-            turn, state = flow.advance(self.content, self.directory, CallState(node="", turn=number), given)
+            turn, state = flow.advance(self.content, self.directory, CallState(node="", turn=number), given,
+                                       association=self.association)  # fmt: skip
             body = self.render(turn, state)
             with self.store.transaction() as tx:
                 tx.create_call(sid, state.model_dump_json(), body)
@@ -284,7 +292,7 @@ class Calls:
         policy = DailyCaps(self.store, self.limits, caller_hash=caller, call_sid=sid)
         turn, state = flow.advance(
             self.content, self.directory, state, given, texting=policy,
-            crown_dependency_mobiles=self.settings.crown_dependency_mobiles,
+            crown_dependency_mobiles=self.settings.crown_dependency_mobiles, association=self.association,
         )  # fmt: skip
         body = self.render(turn, state)
         with self.store.transaction() as tx:
@@ -305,7 +313,7 @@ class Calls:
         for step in turn:
             if isinstance(step, SendSms):
                 body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address(),
-                               ticket=step.ticket, reason=step.reason)  # fmt: skip
+                               ticket=step.ticket, reason=step.reason, association=self.association)  # fmt: skip
                 added = tx.enqueue_text(
                     key=outbox.call_text_key(sid, step.purpose), call_sid=sid, purpose=step.purpose, to=step.to,
                     body=body, caller_hash=caller,
@@ -325,7 +333,7 @@ class Calls:
         contact = self.settings.escalation_contact
         if added and contact:
             body = compose(self.content, "escalation_notice", ods=step.ods, ticket=step.ticket, reason=step.reason,
-                           home=name)  # fmt: skip
+                           home=name, association=self.association)  # fmt: skip
             tx.enqueue_text(key=key, call_sid=sid, purpose="escalation_notice", to=contact, body=body, capped=False)
         log.info("call %s: escalation for %s %s%s", sid, "a known home" if step.ods else "an unknown home",
                  "recorded" if added else

@@ -29,7 +29,7 @@ else:
 from ivr.content.model import Content
 from ivr.engine import flow
 from ivr.engine.turn import Ask, Digits, Escalate, Hangup, Input, Pause, Say, SendSms, Silence, Turn
-from ivr.homes.directory import Directory, OncePerCall
+from ivr.homes.directory import Association, Directory, OncePerCall
 from ivr.phone import mask
 from ivr.rehearsal.player import Playback, Quiet
 from ivr.rehearsal.roleplay import Beat, Cue, YourTurn
@@ -104,9 +104,13 @@ class Rehearsal:
         speaker: Speaker | None = None,
         voices: Voices | None = None,
         crown_dependency_mobiles: bool = False,
+        association: Association | None = None,
+        notice: str | None = None,
     ) -> None:
         self.content = content
         self.directory = directory
+        self.association = association or Association()
+        self.notice = notice  # the operator's notice of the day, said after the greeting as on the phone
         self.show = show
         self.ods = ods
         self.slow = slow
@@ -116,7 +120,8 @@ class Rehearsal:
         self.lines: list[Line] = []
 
     def run(self, keypad: Keypad) -> list[Line]:
-        turn, state = flow.start(self.content, self.directory, ods=self.ods, slow=self.slow)
+        turn, state = flow.start(self.content, self.directory, ods=self.ods, slow=self.slow, notice=self.notice,
+                                 association=self.association)  # fmt: skip
         texting = OncePerCall()
         while True:
             ask, pressed = self.render(turn, state, keypad)
@@ -127,7 +132,8 @@ class Rehearsal:
                 return self.lines
             self.emit(Line("caller", describe(given)))
             turn, state = flow.advance(self.content, self.directory, state, given, texting=texting,
-                                         crown_dependency_mobiles=self.crown_dependency_mobiles)  # fmt: skip
+                                         crown_dependency_mobiles=self.crown_dependency_mobiles,
+                                         association=self.association)  # fmt: skip
 
     def render(self, turn: Turn, state: flow.CallState, keypad: Keypad) -> tuple[Ask | None, str | None]:
         """Show and speak a turn: what it waits for (None when the call has ended), and a key pressed meanwhile."""
@@ -146,7 +152,7 @@ class Rehearsal:
                     waiting = step
                 case SendSms(purpose=purpose, to=to, ods=ods):
                     body = compose(self.content, purpose, ods=ods, mailbox=state.mailbox_address(),
-                                   ticket=step.ticket, reason=step.reason)  # fmt: skip
+                                   ticket=step.ticket, reason=step.reason, association=self.association)  # fmt: skip
                     self.emit(Line("text", f"To {mask(to)}: {body}"))
                 case Escalate(ticket=ticket, reason=reason):
                     self.emit(Line("text", f"To the care association: ticket {ticket} ({reason})"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from ivr.content.keywords import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from ivr.content.model import Content
+from ivr.homes.directory import Association
 from ivr.phone import mask, uk_mobile
 from ivr.store.database import Store
 from ivr.texts import outbox
@@ -19,8 +20,11 @@ log = logging.getLogger("ivr.texts.inbound")
 class InboundTexts:
     """Texts sent to the companion's number: keywords bring back a script; STOP and START are kept."""
 
-    def __init__(self, content: Content, store: Store, limits: TextLimits) -> None:
+    def __init__(
+        self, content: Content, store: Store, limits: TextLimits, association: Association | None = None
+    ) -> None:
         self.content = content
+        self.association = association or Association()
         self.store = store
         self.limits = limits
         self.keywords = {word: name for name, template in content.sms.items() for word in template.keywords}
@@ -57,4 +61,4 @@ class InboundTexts:
         return None
 
     def body(self, purpose: str) -> str:
-        return compose(self.content, purpose, ods=None)
+        return compose(self.content, purpose, ods=None, association=self.association)
