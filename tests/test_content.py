@@ -72,7 +72,7 @@ BROKEN = {
     "entry check that does not exist": (
         "call.toml", 'check = "uk_mobile"', 'check = "os.system"',
         "call.toml: node 'text_me': field 'check': "
-        "Input should be 'uk_mobile', 'ods_keys', 'ods_exact' or 'ticket_number'",
+        "Input should be 'uk_mobile', 'ods_keys', 'ods_exact', 'ticket_number' or 'callback'",
     ),
     "message with no way on": (
         "call.toml", 'say = "Thank you for calling. Good luck with the helpdesk. Goodbye."\nhangup = true',

@@ -19,6 +19,7 @@ ENTRY_INPUTS: dict[str, list[Input]] = {
         Digits("07400123456#"), Digits("01522123456#"), Digits("0740*"), Digits("0740*07400123456#"), Digits("#"),
         Silence(), Speech("oh seven four oh oh one two three four five six"),
     ],
+    "callback": [Digits("01522500500#"), Digits("09065123456#"), Digits("0152*07400123456#"), Digits("#"), Silence()],
     "ticket_number": [Digits("123456#"), Digits("12#"), Digits("1*123456#"), Digits("#"), Silence()],
     "ods_keys": [
         Digits("5152#"), Digits("9999#"), Digits("12#"), Digits("#"), Silence(),

@@ -124,7 +124,7 @@ def test_an_escalation_is_taken_read_back_and_recorded(content: Content) -> None
     assert "Ticket number 4, 4, 5, 5, 6, 6, 7, for V, L, 1, 5, A." in words(turns[4])
     assert "Waiting for the leaver process" in words(turns[4])
     escalated = [step for step in turns[5] if isinstance(step, Escalate)]
-    assert escalated == [Escalate(ticket="4455667", reason="leaver", ods="VL15A")]
+    assert escalated == [Escalate(ticket="4455667", reason="leaver", ods="VL15A", callback=LANDLINE)]
     assert "passed the ticket number to your care association's digital team" in words(turns[5])
     # The receipt by text carries the ticket, to the registered mobile offered.
     turns, _state = call(content, [*keys, Digits("1"), Digits("1")], caller=LANDLINE)

@@ -24,7 +24,7 @@ KEY_PLACEHOLDERS = frozenset(
 # {mobile_end} is the end of the home's registered mobile, {reason} an escalation's reason.
 # {association} and {association_contact}: the care association's name and how to reach it (settings).
 NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {
-    "helpdesk", "mobile", "ticket", "mobile_end", "reason", "association", "association_contact",
+    "helpdesk", "mobile", "ticket", "mobile_end", "reason", "association", "association_contact", "callback",
 }  # fmt: skip
 ODS_PLACEHOLDERS = frozenset({"ods", "mailbox"})
 HOME_PLACEHOLDERS = frozenset({"home"})  # a Message's say_with_home: the home's name
@@ -45,10 +45,11 @@ PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
 }
 SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk", "association"})
 # Only in texts about an escalation, never in one a keyword can bring back (no ticket is known then).
-ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home"})
+ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home", "callback"})
 LONGEST_ODS = "VXXXX"
 LONGEST_MAILBOX = "x" * speech.MAILBOX_LIMIT
 LONGEST_TICKET = "9" * 15
+LONGEST_CALLBACK = "0" * 11  # a UK number as keyed: 01522123456
 HOME_NAME_LIMIT = 100  # a home's name is cut to this in a text, so the segment budget holds
 LONGEST_HOME = "X" * HOME_NAME_LIMIT + ", " + LONGEST_ODS
 # The care association's contact in a text, at the longest the settings allow (IVR_ASSOCIATION_*).
@@ -165,6 +166,7 @@ def _check_option(check: _NodeCheck, field: str, option: Option, seen: set[str])
         check.report(f"field '{field}.key': '{option.key}' is not a keypad key")
     check.text(f"{field}.label", option.label)
     check.ref(f"{field}.goto", option.goto)
+    check.ref(f"{field}.goto_unregistered", option.goto_unregistered)
     check.ref(f"{field}.after", option.after)
     check.ref(f"{field}.sms", option.sms, "sms")
 
@@ -268,6 +270,7 @@ def _check_sms(
         ticket=LONGEST_TICKET,
         reason=max(reasons, key=gsm7.septets),
         home=max(LONGEST_HOME, phrases.home_unknown_sms, key=gsm7.septets),
+        callback=max(LONGEST_CALLBACK, phrases.callback_unknown_sms, key=gsm7.septets),
         association=written(content, longest_name, LONGEST_ASSOCIATION_PHONE, "x" * ASSOCIATION_EMAIL_LIMIT),
     )
     bad = gsm7.non_gsm7(longest)

@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 KEYPAD = "0123456789*#"
-EntryCheck = Literal["uk_mobile", "ods_keys", "ods_exact", "ticket_number"]
+# `callback`: a UK landline or mobile the care association can ring the caller back on.
+EntryCheck = Literal["uk_mobile", "ods_keys", "ods_exact", "ticket_number", "callback"]
 # What happened when a caller rang the helpdesk and was not helped: a closed set, so the
 # care association can count and sort escalations.
 Reason = Literal["refused", "leaver", "other"]
@@ -98,6 +99,7 @@ class Phrases(Strict):
     ods_unknown_sms: Wording
     mailbox_unknown_sms: Wording
     home_unknown_sms: Wording  # in the care association's text, when the call did not say which home
+    callback_unknown_sms: Wording  # in the care association's text, when no number to ring back is known
     # The operator's notice (`ivr notice set`), said after the greeting.
     notice: Wording
     # The care association's contact: its name when none is set, and how its phone and email are said.
@@ -126,6 +128,9 @@ class Option(Strict):
     # Send the text to the home's registered mobile (only known on a call from its registered landline).
     use_registered: bool = False
     reason: Reason | None = None  # an escalation's reason, chosen by this option
+    # Instead of `goto`, when the call is not from a home's registered landline (the directory does not
+    # know who is calling): where to ask what a known landline would have told us.
+    goto_unregistered: NodeId | None = None
 
 
 class Interactive(Strict):

@@ -88,6 +88,7 @@ class Call(ABC):
         # The content checks allow these only where they are known; empty beats a crash on a call.
         values["mobile_end"] = speech.characters(state.home_mobile[-3:]) if state.home_mobile else ""
         values |= association_values(self.content, self.association)
+        values["callback"] = speech.mobile_grouped(national_digits(state.callback)) if state.callback else ""
         values["reason"] = reason_words(self.content, state.reason) if state.reason else ""
         values["candidate"] = (
             speech.nato(state.candidates[0], phrases.nato_letter, phrases.nato_digit) if state.candidates else ""

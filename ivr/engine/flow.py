@@ -50,7 +50,8 @@ def start(
         home = directory.home_for_landline(caller) if caller else None
         state = CallState(node=content.meta.start, slow=slow)
         if home:
-            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile})
+            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile,
+                                             "registered_landline": True, "callback": caller})  # fmt: skip
             home_name = home.name
     call = _Call(content, directory, state)
     call.association = association or Association()
@@ -224,4 +225,4 @@ class _Call(Call):
         if ticket is None or reason is None:
             raise RuntimeError("an escalation was to be sent before a ticket and a reason were known")
         self.say(confirmation)
-        self.steps.append(Escalate(ticket=ticket, reason=reason, ods=self.state.ods))
+        self.steps.append(Escalate(ticket=ticket, reason=reason, ods=self.state.ods, callback=self.state.callback))

@@ -34,6 +34,7 @@ def handle(call: Call, node: Menu, key: str) -> None:
                 call.update(mobile=call.state.home_mobile)
             if option.reason:
                 call.update(reason=option.reason)
-            call.enter(option.goto)
+            unregistered = option.goto_unregistered and not call.state.registered_landline
+            call.enter(option.goto_unregistered if unregistered and option.goto_unregistered else option.goto)
             return
     call.wrong_key(node, key)

@@ -27,6 +27,11 @@ class CallState(BaseModel):
     # The home's registered mobile: set only when the call comes from that home's registered
     # landline, never from a keyed ODS code, so a stranger cannot send texts to it.
     home_mobile: str | None = None
+    # The call comes from a home's registered landline: the directory knows who is calling.
+    registered_landline: bool = False
+    # Where the care association can ring the caller back about an escalation (E.164): the registered
+    # landline, or a number the caller keyed and confirmed.
+    callback: str | None = None
     ticket: str | None = None
     reason: Reason | None = None
     # ODS codes waiting to be confirmed one at a time, the one being read back first.

@@ -48,6 +48,7 @@ class Escalate:
     ticket: str
     reason: Reason
     ods: str | None
+    callback: str | None = None  # E.164: where the care association can ring the caller back
 
 
 @dataclass(frozen=True)

@@ -329,14 +329,14 @@ class Calls:
         name = home.name if home else None
         key = f"call:{sid}:escalation:{step.ticket}"
         added = escalations.record(tx, key=key, call_sid=sid, ods=step.ods, home_name=name, ticket=step.ticket,
-                                   reason=step.reason)  # fmt: skip
+                                   reason=step.reason, callback=step.callback)  # fmt: skip
         contact = self.settings.escalation_contact
         if added and contact:
             body = compose(self.content, "escalation_notice", ods=step.ods, ticket=step.ticket, reason=step.reason,
-                           home=name, association=self.association)  # fmt: skip
+                           home=name, callback=step.callback, association=self.association)  # fmt: skip
             tx.enqueue_text(key=key, call_sid=sid, purpose="escalation_notice", to=contact, body=body, capped=False)
-        log.info("call %s: escalation for %s %s%s", sid, "a known home" if step.ods else "an unknown home",
-                 "recorded" if added else
+        log.info("call %s: escalation for %s, to ring back on %s, %s%s", sid,
+                 "a known home" if step.ods else "an unknown home", mask(step.callback), "recorded" if added else
                  "already recorded", "" if contact else "; IVR_ESCALATION_CONTACT is not set, so no text")
 
     def trouble(self) -> Response:

@@ -154,8 +154,9 @@ class Rehearsal:
                     body = compose(self.content, purpose, ods=ods, mailbox=state.mailbox_address(),
                                    ticket=step.ticket, reason=step.reason, association=self.association)  # fmt: skip
                     self.emit(Line("text", f"To {mask(to)}: {body}"))
-                case Escalate(ticket=ticket, reason=reason):
-                    self.emit(Line("text", f"To the care association: ticket {ticket} ({reason})"))
+                case Escalate(ticket=ticket, reason=reason, ods=ods, callback=callback):
+                    self.emit(Line("text", f"To the care association: ticket {ticket} ({reason}), "
+                                           f"home {ods or '(not known)'}, ring back on {mask(callback)}"))
                 case Hangup():
                     self.emit(Line("end", "The call ends."))
                     return None, None

@@ -6,6 +6,7 @@ from ivr import gsm7
 from ivr.content.checks import HOME_NAME_LIMIT
 from ivr.content.model import Content, Reason, association_written, reason_words
 from ivr.homes.directory import Association
+from ivr.phone import national_digits
 from ivr.speech import mailbox_address
 
 
@@ -18,6 +19,7 @@ def compose(
     ticket: str | None = None,
     reason: Reason | None = None,
     home: str | None = None,
+    callback: str | None = None,
     association: Association | None = None,
 ) -> str:
     """The body of the text for `purpose`, with the home's details where they are known.
@@ -37,6 +39,7 @@ def compose(
         ticket=ticket or "",
         reason=reason_words(content, reason) if reason else "",
         home=_home(content, home, ods),
+        callback=national_digits(callback) if callback else phrases.callback_unknown_sms,
         association=association_written(content, association.name, association.phone, association.email),
     )
 
