@@ -99,6 +99,18 @@ BROKEN = {
         "sms.toml", 'max_segments = 2\nbody = """Helpdesk', 'max_segments = 1\nbody = """Helpdesk',
         "sms.toml: sms template 'escalation': field 'body': 2 segments at its longest",
     ),
+    "keyword text the HELP list cannot name": (
+        "sms.toml", 'describes = "what to press"\n', '',
+        "sms.toml: sms template 'on_the_call': field 'describes': a text with keywords needs a few words",
+    ),
+    "a follow-up that does not exist": (
+        "sms.toml", 'follow_up = "answers_1"', 'follow_up = "answer_1"',
+        "sms.toml: sms template 'scenario_1': field 'follow_up': no sms template called 'answer_1'",
+    ),
+    "a text in three": (
+        "sms.toml", '[sms.answers_1]\n', '[sms.answers_1]\nfollow_up = "answers_2"\n',
+        "sms.toml: sms template 'scenario_1': field 'follow_up': 'answers_1' has a follow-up of its own",
+    ),
     "bad TOML": (
         "prepare.toml", '[nodes.glossary]', '[nodes.glossary',
         "prepare.toml: not valid TOML",

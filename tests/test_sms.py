@@ -363,13 +363,16 @@ def inbound(client: Any, body: str, sid: str) -> str:
 
 
 def test_inbound_keywords(client_app: Any, store: Store) -> None:
-    assert "Text a word to get a script" in inbound(client_app, "help", "SM1")
-    assert "Text a word to get a script" in inbound(client_app, "what is this?", "SM2")
+    help_text = inbound(client_app, "help", "SM1")
+    # The list is built from the keywords: every keyword text's first word, and none that brings nothing back.
+    assert "Text a word for a script: CHECKLIST (what to have ready), CALL (what to press)" in help_text
+    assert "NOOWNER (no Owner left)" in help_text and "WORDS (Owner, User, Shared Mailbox)" in help_text
+    assert "Text a word for a script" in inbound(client_app, "what is this?", "SM2")
     inbound(client_app, "Checklist", "SM3")
     inbound(client_app, "2", "SM4")
     inbound(client_app, "2", "SM4")  # Twilio retried the same message: one text
     queued = [(row["purpose"], row["to_number"]) for row in rows(store)]
-    assert queued == [("checklist", MOBILE), ("scenario_2", MOBILE)]
+    assert queued == [("checklist", MOBILE), ("scenario_2", MOBILE), ("answers_2", MOBILE)]  # a script comes in two
 
 
 def test_stop_then_a_send_is_refused_then_start(client_app: Any, store: Store) -> None:

@@ -180,7 +180,8 @@ def preview(purpose: str | None, ods: str | None, as_json: bool, prompts: Path |
         chosen = by_scenario.get(purpose, purpose)
         if chosen not in content.sms:
             raise click.BadParameter(f"no text called {purpose!r}; texts: {', '.join(names)}")
-        names = [chosen]
+        follow_up = content.sms[chosen].follow_up
+        names = [chosen, follow_up] if follow_up else [chosen]  # the second text of a pair comes with it
     code = ods.strip().upper() if ods else None
     if code is not None and not ODS_CODE.fullmatch(code):
         raise click.BadParameter(f"{ods!r} is not an ODS code: V and four letters or digits, such as VL15A",

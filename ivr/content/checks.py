@@ -15,7 +15,19 @@ from typing import Literal, assert_never
 from ivr import gsm7, speech
 from ivr.content.graph import fallback_of, reachable
 from ivr.content.keywords import RESERVED_KEYWORDS
-from ivr.content.model import KEYPAD, Confirm, Content, Entry, Menu, Message, Node, Option, Steps, placeholders
+from ivr.content.model import (
+    KEYPAD,
+    Confirm,
+    Content,
+    Entry,
+    Menu,
+    Message,
+    Node,
+    Option,
+    Steps,
+    keyword_menu,
+    placeholders,
+)
 from ivr.content.model import association_written as written
 
 KEY_PLACEHOLDERS = frozenset(
@@ -46,6 +58,8 @@ PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
 SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk", "association"})
 # Only in texts about an escalation, never in one a keyword can bring back (no ticket is known then).
 ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home", "callback"})
+# Only in a text no keyword brings back (HELP): the list of keywords, built from the templates.
+KEYWORD_LIST_PLACEHOLDERS = frozenset({"keywords"})
 LONGEST_ODS = "VXXXX"
 LONGEST_MAILBOX = "x" * speech.MAILBOX_LIMIT
 LONGEST_TICKET = "9" * 15
@@ -256,7 +270,8 @@ def _check_sms(
     where = f"{origin.get('sms.' + name, '?')}: sms template '{name}'"
     before = len(problems)
     keyword_text = bool(content.sms[name].keywords)
-    allowed = SMS_PLACEHOLDERS | (frozenset() if keyword_text else ESCALATION_SMS_PLACEHOLDERS)
+    only_unasked = ESCALATION_SMS_PLACEHOLDERS | KEYWORD_LIST_PLACEHOLDERS
+    allowed = SMS_PLACEHOLDERS | (frozenset() if keyword_text else only_unasked)
     _check_placeholders(f"{where}: field 'body'", body, allowed, problems)
     if len(problems) > before:
         return
@@ -271,6 +286,7 @@ def _check_sms(
         reason=max(reasons, key=gsm7.septets),
         home=max(LONGEST_HOME, phrases.home_unknown_sms, key=gsm7.septets),
         callback=max(LONGEST_CALLBACK, phrases.callback_unknown_sms, key=gsm7.septets),
+        keywords=keyword_menu(content),
         association=written(content, longest_name, LONGEST_ASSOCIATION_PHONE, "x" * ASSOCIATION_EMAIL_LIMIT),
     )
     bad = gsm7.non_gsm7(longest)
@@ -288,7 +304,17 @@ def _check_sms(
 def _check_keywords(content: Content, origin: dict[str, str], problems: list[str]) -> None:
     owners: dict[str, str] = {}
     for name, template in content.sms.items():
-        where = f"{origin.get('sms.' + name, '?')}: sms template '{name}': field 'keywords'"
+        at = f"{origin.get('sms.' + name, '?')}: sms template '{name}'"
+        if template.keywords and not template.describes:
+            problems.append(f"{at}: field 'describes': a text with keywords needs a few words for the HELP list")
+        if template.follow_up is not None:
+            second = content.sms.get(template.follow_up)
+            if second is None:
+                problems.append(f"{at}: field 'follow_up': no sms template called '{template.follow_up}'")
+            elif second.follow_up is not None:
+                problems.append(f"{at}: field 'follow_up': '{template.follow_up}' has a follow-up of its own; "
+                                "a text comes as two at most")  # fmt: skip
+        where = f"{at}: field 'keywords'"
         for word in template.keywords:
             if word in RESERVED_KEYWORDS:
                 problems.append(f"{where}: {word} is reserved (STOP, START, HELP and the like)")

@@ -95,6 +95,7 @@ class Phrases(Strict):
     text_refused_opted_out: Wording
     text_refused_limit: Wording
     text_refused_already: Wording
+    text_in_two: Wording  # said when the text asked for comes as two (a template with a follow_up)
     speech_unclear: Wording
     ods_unknown_sms: Wording
     mailbox_unknown_sms: Wording
@@ -218,6 +219,11 @@ class SmsTemplate(Strict):
     max_segments: Annotated[int, Field(ge=1, le=6)] = 3
     # Words a person may text to the companion's number to get this text back.
     keywords: tuple[Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")], ...] = ()
+    # What a text brought back by keyword holds, in a few words: the HELP text lists its first keyword with them.
+    describes: Wording | None = None
+    # A second text sent straight after this one, when one cannot carry it all in its budget: the caller
+    # is told two are coming.
+    follow_up: NodeId | None = None
 
 
 class Content(Strict):
@@ -235,6 +241,15 @@ class Content(Strict):
     def scenarios(self) -> list[tuple[str, Steps]]:
         found = [(nid, n) for nid, n in self.nodes.items() if isinstance(n, Steps) and n.scenario]
         return sorted(found, key=lambda item: item[1].scenario or 0)
+
+
+def keyword_menu(content: Content) -> str:
+    """What the HELP text lists: each keyword text's first word with what it brings back, in the content's order."""
+    return ", ".join(
+        f"{template.keywords[0]} ({template.describes})"
+        for template in content.sms.values()
+        if template.keywords and template.describes
+    )
 
 
 def placeholders(text: str) -> list[str]:

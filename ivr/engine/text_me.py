@@ -48,3 +48,8 @@ def send(call: Call, confirmation: str) -> None:
             state = call.state
             call.steps.append(SendSms(purpose=topic, to=mobile, ods=state.ods, ticket=state.ticket,
                                       reason=state.reason))  # fmt: skip
+            second = call.content.sms[topic].follow_up
+            # The follow-up passes the same caps; refused, the first text still goes, and alone is not "two".
+            if second is not None and call.texting.refusal(mobile, second) is None:
+                call.say(phrases.text_in_two)
+                call.steps.append(SendSms(purpose=second, to=mobile, ods=state.ods))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr import gsm7
 from ivr.content.checks import HOME_NAME_LIMIT
-from ivr.content.model import Content, Reason, association_written, reason_words
+from ivr.content.model import Content, Reason, association_written, keyword_menu, reason_words
 from ivr.homes.directory import Association
 from ivr.phone import national_digits
 from ivr.speech import mailbox_address
@@ -41,6 +41,7 @@ def compose(
         home=_home(content, home, ods),
         callback=national_digits(callback) if callback else phrases.callback_unknown_sms,
         association=association_written(content, association.name, association.phone, association.email),
+        keywords=keyword_menu(content),
     )
 
 

@@ -58,6 +58,10 @@ class InboundTexts:
         with self.store.transaction() as tx:  # through the outbox: paced, retried, counted
             tx.enqueue_text(key=f"sms:{form.get('MessageSid', '')}:{purpose}", call_sid=None, purpose=purpose,
                             to=sender, body=self.body(purpose))  # fmt: skip
+            second = self.content.sms[purpose].follow_up
+            if second is not None:  # the rest of the script, as a caller on the phone gets it
+                tx.enqueue_text(key=f"sms:{form.get('MessageSid', '')}:{second}", call_sid=None, purpose=second,
+                                to=sender, body=self.body(second))  # fmt: skip
         return None
 
     def body(self, purpose: str) -> str:
