@@ -111,6 +111,15 @@ BROKEN = {
         "sms.toml", '[sms.answers_1]\n', '[sms.answers_1]\nfollow_up = "answers_2"\n',
         "sms.toml: sms template 'scenario_1': field 'follow_up': 'answers_1' has a follow-up of its own",
     ),
+    "a scenario with two things to say first": (
+        "scenarios.toml", '  "Ask for a new temporary password.",\n', "",
+        "scenarios.toml: node 'scenario_password': field 'say_first': needs exactly 3 lines, not 2",
+    ),
+    "a long thing to say first": (
+        "scenarios.toml", '"Ask for a new temporary password."',
+        '"Ask for a new temporary password, and keep asking until they give you one, however long it takes."',
+        "scenarios.toml: node 'scenario_password': field 'say_first.2': 18 words; keep it to 15",
+    ),
     "bad TOML": (
         "prepare.toml", '[nodes.glossary]', '[nodes.glossary',
         "prepare.toml: not valid TOML",
@@ -177,3 +186,9 @@ def test_every_steps_node_has_a_text(content: Content) -> None:
     for node in content.nodes.values():
         if isinstance(node, Steps):
             assert node.sms in content.sms
+
+
+def test_each_scenario_has_three_things_to_say_first(content: Content) -> None:
+    for _, node in content.scenarios():
+        assert node.scenario is not None and len(content.say_first(node.scenario)) == 3
+    assert content.say_first(9) == ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.content.model import Content
+from ivr.content.model import Content, Steps
 from ivr.engine import flow
 from ivr.engine.flow import CallState
 from ivr.engine.turn import Digits, Escalate, Input, SendSms, Silence, Speech, Turn, words
@@ -182,3 +182,17 @@ def test_four_matching_homes_are_still_read_back(content: Content) -> None:
     for given in (Digits("1"), Digits("5152")):
         turn, state = flow.advance(content, directory, state, given)
     assert words(turn).startswith("Is your O D S code") and len(state.candidates) == 4
+
+
+def test_the_wrap_up_says_the_three_things_to_say_first_of_the_scenario_heard(content: Content) -> None:
+    # The shortcut to scenario two, through its steps to the wrap-up.
+    node = content.nodes["scenario_new_manager"]
+    assert isinstance(node, Steps)
+    keys = [Digits("2"), Digits("2"), Digits("2"), *[Digits("1")] * (len(node.steps) + len(node.pushbacks))]
+    turns, state = call(content, keys)
+    said = words(turns[-1])
+    assert state.node == "wrap_up" and "start with three things. One: " + node.say_first[0] in said
+    assert said.index("ring the NHSmail Helpdesk") < said.index("three things") < said.index("press 1")
+    turns, _ = call(content, [Digits("2"), Digits("3"), Digits("1"), Digits("1"), Digits("1"), Digits("1"),
+                              Digits("1"), Digits("1")])  # fmt: skip
+    assert "three things" not in " ".join(words(turn) for turn in turns)  # no scenario heard: nothing to say

@@ -48,6 +48,7 @@ PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "step_position": frozenset({"number", "total"}),
     "pushback": frozenset({"they_say", "you_say"}),
     "roleplay_suggested": frozenset({"you_say"}),
+    "say_first": frozenset({"first", "second", "third"}),
     "spell_ods": frozenset({"nato", "mailbox_spelled"}),
     "nato_letter": frozenset({"char", "word"}),
     "nato_digit": frozenset({"char"}),
@@ -198,6 +199,26 @@ def _check_steps(check: _NodeCheck, node: Steps) -> None:
     check.ref("then", node.then)
     check.ref("fallback", node.fallback)
     _check_scenario_number(check, node)
+    _check_say_first(check, node)
+
+
+SAY_FIRST_LINES = 3
+SAY_FIRST_MAX_WORDS = 15  # about six seconds each: three things a caller can keep in mind
+
+
+def _check_say_first(check: _NodeCheck, node: Steps) -> None:
+    """A scenario has exactly three short things to say first; other steps have none."""
+    if node.scenario is None:
+        if node.say_first:
+            check.report("field 'say_first': only a scenario has things to say first")
+        return
+    if len(node.say_first) != SAY_FIRST_LINES:
+        check.report(f"field 'say_first': needs exactly {SAY_FIRST_LINES} lines, not {len(node.say_first)}")
+    for index, line in enumerate(node.say_first):
+        check.text(f"say_first.{index}", line)
+        words = speech.word_count(line)
+        if words > SAY_FIRST_MAX_WORDS:
+            check.report(f"field 'say_first.{index}': {words} words; keep it to {SAY_FIRST_MAX_WORDS}")
 
 
 def _check_scenario_number(check: _NodeCheck, node: Steps) -> None:

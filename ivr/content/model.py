@@ -114,6 +114,7 @@ class Phrases(Strict):
     # A confirmation's keys: 1 for yes, 2 for no (fixed, as on most phone lines).
     confirm_keys: Wording
     # The role-play of the helpdesk call (`ivr rehearse --roleplay N`): its framing words.
+    say_first: Wording  # a scenario's three things to say first: {first}, {second}, {third}
     roleplay_intro: Wording
     roleplay_your_turn: Wording
     roleplay_suggested: Wording
@@ -143,6 +144,8 @@ class Menu(Interactive):
     kind: Literal["menu"]
     say: Wording
     say_with_ods: Wording | None = None
+    # After `say`, the three things to say first of the scenario the caller last heard (none heard: nothing).
+    say_first: bool = False
     options: Annotated[tuple[Option, ...], Field(min_length=1, max_length=8)]
 
 
@@ -168,6 +171,9 @@ class Steps(Interactive):
     scenario: Annotated[int, Field(ge=1, le=9)] | None = None
     steps: Annotated[tuple[Step, ...], Field(min_length=1)]
     pushbacks: tuple[Pushback, ...] = ()
+    # A scenario's three things to say first when a person answers: short lines, said wherever the caller
+    # is about to ring (the wrap-up; a put-through, a printed card). `ivr check` holds each scenario to three.
+    say_first: tuple[Wording, ...] = ()
     # The role-play's ordinary turns of the helpdesk call, before and after the push-backs.
     opening: tuple[Exchange, ...] = ()
     closing: tuple[Exchange, ...] = ()
@@ -237,6 +243,10 @@ class Content(Strict):
     # nodes of the "text me" flow (the only place a pending text is remembered).
     parents: dict[str, str] = Field(default_factory=dict)
     text_flow: frozenset[str] = frozenset()
+
+    def say_first(self, scenario: int) -> tuple[str, ...]:
+        """The three things to say first when the helpdesk answers, for scenario `scenario`; () if none."""
+        return next((node.say_first for _, node in self.scenarios() if node.scenario == scenario), ())
 
     def scenarios(self) -> list[tuple[str, Steps]]:
         found = [(nid, n) for nid, n in self.nodes.items() if isinstance(n, Steps) and n.scenario]

@@ -121,8 +121,10 @@ class _Call(Call):
                 self.update(candidates=())  # codes not confirmed are forgotten once the caller moves on
             if node_id == self.content.meta.main_menu and (self.state.ticket or self.state.reason):
                 self.update(ticket=None, reason=None)  # an escalation is begun afresh from the main menu
-            if isinstance(node, Steps) and node.scenario and node.scenario not in self.state.scenarios:
-                self.update(scenarios=(*self.state.scenarios, node.scenario))
+            if isinstance(node, Steps) and node.scenario:
+                self.update(scenario=node.scenario)
+                if node.scenario not in self.state.scenarios:
+                    self.update(scenarios=(*self.state.scenarios, node.scenario))
             if not isinstance(node, Message):
                 self.prompt(node, full=True)
                 return

@@ -38,6 +38,8 @@ class CallState(BaseModel):
     candidates: tuple[str, ...] = ()
     # The scenarios the caller heard, for the anonymous counts kept after a purge.
     scenarios: tuple[int, ...] = ()
+    # The scenario heard last: what the caller is about to ring about (its things to say first, its role-play).
+    scenario: int | None = None
     # Only while a "text me" is under way: what to send, and where the caller carries on.
     topic: str | None = None
     resume_node: str | None = None
