@@ -89,7 +89,7 @@ BROKEN = {
     ),
     "ODS placeholder where the code may be unknown": (
         "prepare.toml", 'say = "Some time.', 'say = "Your code {ods}. Some time.',
-        "prepare.toml: node 'checklist': field 'steps.4.say': unknown placeholder {ods}",
+        "prepare.toml: node 'checklist': field 'steps.5.say': unknown placeholder {ods}",
     ),
     "text outside GSM-7": (
         "sms.toml", "Owner: controls", "Owner \u2013 controls",

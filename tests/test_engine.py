@@ -166,7 +166,7 @@ def test_slow_mode_lasts_for_the_rest_of_the_call(content: Content) -> None:
 
 def test_steps_move_back_and_forth(content: Content) -> None:
     turns, _ = _walk(content, [Digits("3"), Digits("1"), Digits("9"), Digits("9")])
-    assert "Step 2 of 5" in words(turns[2]) and "Step 1 of 5" in words(turns[3])
+    assert "Step 2 of 6" in words(turns[2]) and "Step 1 of 6" in words(turns[3])
     assert words(turns[4]).startswith("Main menu.")
 
 

@@ -71,9 +71,10 @@ def test_every_push_back_is_heard_with_its_answer(content: Content) -> None:
 
 
 def test_checklist_on_the_call_and_glossary(content: Content) -> None:
-    checklist = rehearse(content, "3 1 1 1 1")
+    checklist = rehearse(content, "3 1 1 1 1 1")
     for fact in ["V followed by four letters or numbers", "O D S portal", "care, dot, your O D S code",
-                 "when your NHSmail account was made", "main landline", "C Q C website",
+                 "the mobile phone whose number is on it", "an email address that only you read",
+                 "a mobile number that is yours alone", "main landline", "C Q C website",
                  "plan it into your day"]:  # fmt: skip
         assert fact in checklist, fact
     on_the_call = rehearse(content, "4 1 1 1 1")
