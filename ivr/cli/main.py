@@ -17,13 +17,16 @@ from ivr.cli import setup
 from ivr.content.loader import ContentError, load
 from ivr.content.model import Content
 from ivr.content.outline import mermaid, outline, summarise
-from ivr.homes.directory import InMemoryDirectory
+from ivr.homes import notice as notice_store
+from ivr.homes.directory import Directory, InMemoryDirectory
+from ivr.homes.directory_store import StoreDirectory
 from ivr.rehearsal import audio_export, roleplay
 from ivr.rehearsal.player import Player
 from ivr.rehearsal.session import Keypad, Line, Rehearsal, RolePlay, ScriptedKeypad, TerminalKeypad, transcript
 from ivr.rehearsal.speaker import Speaker
 from ivr.rehearsal.synthesis import RehearsalVoice, SynthesisFailed, Synthesizer, Voices
 from ivr.settings import Settings
+from ivr.store.database import Store, StoreError
 
 ODS_PATTERN = re.compile(r"^V[A-Z0-9]{4}$")
 
@@ -65,6 +68,25 @@ def _voices(settings: Settings) -> Voices:
         slow=RehearsalVoice(settings.rehearsal_voice, settings.rehearsal_slow_rate),
         helpdesk=RehearsalVoice(settings.roleplay_helpdesk_voice, settings.rehearsal_rate),
     )
+
+
+def operator_setup(settings: Settings) -> tuple[Directory, str | None]:
+    """The directory of homes and the notice of the day the operator set up, as a call would find them.
+
+    Only read, never created or upgraded: with no database yet (a laptop with no `ivr homes import`), or one
+    that cannot be read, the rehearsal is a call to an empty directory with no notice, as before.
+    """
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return InMemoryDirectory(), None
+    try:
+        store = Store(url)
+        today = notice_store.current(store)
+        directory = StoreDirectory(store)
+        directory.homes_for_keys("0000")  # the directory's tables are there to be read
+    except (StoreError, OSError):
+        return InMemoryDirectory(), None
+    return directory, today.text if today else None
 
 
 def _synthesizer(settings: Settings) -> Synthesizer:
@@ -127,10 +149,10 @@ def rehearse(
         if beats is not None:
             lines = RolePlay(beats, show, speaker=speaker, voices=voices).run(keypad)
         else:
-            directory = InMemoryDirectory()
+            directory, today = operator_setup(settings)
             rehearsal = Rehearsal(content, directory, show, ods=code, slow=slow, speaker=speaker, voices=voices,
                                   crown_dependency_mobiles=settings.crown_dependency_mobiles,
-                                  association=setup.association(settings))  # fmt: skip
+                                  association=setup.association(settings), notice=today)  # fmt: skip
             lines = rehearsal.run(keypad)
     finally:
         if speaker is not None:
