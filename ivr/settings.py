@@ -131,6 +131,10 @@ class Settings(BaseSettings):
         default="Polly.Amy-Neural", pattern=r"^(Polly|Google)\.[A-Za-z0-9-]+$|^(man|woman|alice)$",
         description="Twilio <Say> voice",
     )
+    twilio_roleplay_voice: str = Field(
+        default="Polly.Brian-Neural", pattern=r"^(Polly|Google)\.[A-Za-z0-9-]+$|^(man|woman|alice)$",
+        description="The helpdesk's voice when a caller practises the call on the phone",
+    )
     twilio_language: str = Field(default="en-GB", pattern=r"^[a-z]{2,3}-[A-Z]{2}$", description="Twilio <Say> language")
     twilio_slow_rate: str = Field(default="80%", pattern=r"^\d{2,3}%$", description="SSML prosody rate in slow mode")
 

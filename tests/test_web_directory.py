@@ -15,14 +15,14 @@ from lxml import etree
 
 from ivr.app import create_app
 from ivr.cli.main import main
-from ivr.content.model import Content
+from ivr.content.model import Content, Steps
 from ivr.homes import notice
 from ivr.homes.directory import Home
 from ivr.phone_line.callsim import CallSimulator
 from ivr.settings import Settings
 from ivr.store.database import Store, outbox
 from ivr.store.database import escalations as escalations_table
-from tests.web_support import LANDLINE, REAL_LINE, add_home, simulate
+from tests.web_support import LANDLINE, REAL_LINE, add_home, assert_valid_twiml, simulate
 
 UNKNOWN = "+441522999999"
 CONTACT = "+447400999888"  # the care association's digital officer
@@ -148,3 +148,21 @@ def test_the_operators_notice_is_said_after_the_greeting_until_its_last_day(clie
     assert "A message from your care association" not in said(simulate(client, ""))
     notice.clear(store)
     assert "A message from your care association" not in said(simulate(client, ""))
+
+
+def test_a_caller_can_practise_the_call_on_the_phone_in_two_voices(client: FlaskClient, content: Content) -> None:
+    node = content.nodes["scenario_password"]
+    assert isinstance(node, Steps)
+    through = " ".join(["1"] * (len(node.steps) + len(node.pushbacks)))
+    simulator = simulate(client, f"2 1 {through} 4")  # the shortcut to scenario one, its steps, then practise
+    body = simulator.bodies[-1]
+    response = assert_valid_twiml(body)
+    says = response.findall(".//Say")
+    helpdesk = [say.text for say in says if say.get("voice") == "Polly.Brian-Neural"]
+    assert helpdesk == [exchange.helpdesk for exchange in (*node.opening, *node.pushbacks, *node.closing)]
+    assert all(say.get("voice") == "Polly.Amy-Neural" for say in says if say.text not in helpdesk)
+    pauses = response.findall(".//Gather/Pause")
+    assert len(pauses) == len(helpdesk) and all(int(pause.get("length") or 0) >= 5 for pause in pauses)
+    assert "Suggested answer: It is V, L, 1, 5, A." not in body  # scenario one's answer to the code:
+    assert "Suggested answer: Yes. It is V, L, 1, 5, A." in body  # the calling home's own
+    assert "press star" in body and "What would you like to do now?" in body

@@ -14,13 +14,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ivr.cli import setup
+from ivr.content import roleplay
 from ivr.content.loader import ContentError, load
 from ivr.content.model import Content
 from ivr.content.outline import mermaid, outline, summarise
 from ivr.homes import notice as notice_store
 from ivr.homes.directory import Directory, InMemoryDirectory
 from ivr.homes.directory_store import StoreDirectory
-from ivr.rehearsal import audio_export, roleplay
+from ivr.rehearsal import audio_export
 from ivr.rehearsal.player import Player
 from ivr.rehearsal.session import Keypad, Line, Rehearsal, RolePlay, ScriptedKeypad, TerminalKeypad, transcript
 from ivr.rehearsal.speaker import Speaker
@@ -121,10 +122,14 @@ def rehearse(
     """Practise the call at the terminal, the keyboard standing in for the keypad."""
     content = _content(prompts)
     code = _ods(ods)
+    settings = setup.settings()
+    directory, today = operator_setup(settings)
     beats = None
     if scenario is not None:
+        home = directory.home(code) if code else None  # --ods: the answers give the home's code and name
+        caller = roleplay.Caller(ods=code, mailbox=home.mailbox if home else None, home=home.name if home else None)
         try:
-            beats = roleplay.script(content, scenario)
+            beats = roleplay.script(content, scenario, caller)
         except roleplay.NoSuchScenario as error:
             raise click.BadParameter(str(error), param_hint="--roleplay") from None
     # Without a terminal a role-play has no one to wait for: it prints its transcript, as --keys does.
@@ -141,7 +146,6 @@ def rehearse(
         console.print(f"[dim]{escape(text)}[/]")
 
     keypad: Keypad = ScriptedKeypad(script or "") if scripted else TerminalKeypad(notice)
-    settings = setup.settings()
     voices = _voices(settings)
     wanted = speak if speak is not None else not scripted  # scripted runs (tests, CI) stay silent
     speaker = Speaker(_synthesizer(settings), Player(settings.audio_player), notice) if wanted else None
@@ -149,7 +153,6 @@ def rehearse(
         if beats is not None:
             lines = RolePlay(beats, show, speaker=speaker, voices=voices).run(keypad)
         else:
-            directory, today = operator_setup(settings)
             rehearsal = Rehearsal(content, directory, show, ods=code, slow=slow, speaker=speaker, voices=voices,
                                   crown_dependency_mobiles=settings.crown_dependency_mobiles,
                                   association=setup.association(settings), notice=today)  # fmt: skip

@@ -194,6 +194,9 @@ def _check_steps(check: _NodeCheck, node: Steps) -> None:
         for index, exchange in enumerate(exchanges):
             check.text(f"{field}.{index}.helpdesk", exchange.helpdesk)
             check.text(f"{field}.{index}.reply", exchange.reply)
+            check.text(f"{field}.{index}.reply_with_ods", exchange.reply_with_ods, with_ods=True)
+            check.text(f"{field}.{index}.reply_with_home", exchange.reply_with_home, with_ods=True,
+                       also=HOME_PLACEHOLDERS)  # fmt: skip
     check.text("title", node.title)
     check.ref("sms", node.sms, "sms")
     check.ref("then", node.then)

@@ -116,9 +116,11 @@ class Phrases(Strict):
     # The role-play of the helpdesk call (`ivr rehearse --roleplay N`): its framing words.
     say_first: Wording  # a scenario's three things to say first: {first}, {second}, {third}
     roleplay_intro: Wording
-    roleplay_your_turn: Wording
+    roleplay_your_turn: Wording  # at a terminal: a key ends the turn
+    roleplay_your_turn_timed: Wording  # on the phone: a pause for the answer
     roleplay_suggested: Wording
     roleplay_end: Wording
+    roleplay_no_scenario: Wording  # a role-play asked for before any scenario was heard
 
 
 class Option(Strict):
@@ -159,6 +161,8 @@ class Exchange(Strict):
 
     helpdesk: Wording
     reply: Wording
+    reply_with_ods: Wording | None = None  # when the caller's ODS code is known: {ods} and {mailbox}
+    reply_with_home: Wording | None = None  # when the home's name is known too: {home} as well
 
 
 class Pushback(Exchange):
@@ -211,6 +215,8 @@ class Message(Strict):
     send_sms: bool = False
     escalate: bool = False  # record the escalation and text the care association
     notice: bool = False  # then say the operator's notice, when one is set
+    # Then play the role-play of the scenario heard last: the helpdesk in its own voice, a pause for each answer.
+    roleplay: bool = False
     then: NodeId | None = None
     then_unknown: NodeId | None = None  # instead of `then`, when the caller's home is not known
     resume: bool = False

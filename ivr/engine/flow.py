@@ -13,7 +13,7 @@ from typing import assert_never
 from ivr import speech
 from ivr.content.graph import fallback_of
 from ivr.content.model import Confirm, Content, Entry, Menu, Message, Steps
-from ivr.engine import entries, menus, scenarios, text_me
+from ivr.engine import entries, menus, roleplay, scenarios, text_me
 from ivr.engine.call import Call, Waiting
 from ivr.engine.state import CallState
 from ivr.engine.turn import Digits, Escalate, Hangup, Input, Silence, Speech, Turn
@@ -138,6 +138,8 @@ class _Call(Call):
                 self.say(node.say, slow=node.slow)
             if node.notice and self.notice:
                 self.say(self.content.phrases.notice, notice=self.notice)
+            if node.roleplay:
+                roleplay.play(self)
             if node.then_unknown and self.state.ods is None:
                 node_id, step = node.then_unknown, 0
                 continue

@@ -16,6 +16,8 @@ from ivr.content.model import Reason
 class Say:
     text: str
     slow: bool = False  # slow mode: each renderer speaks it more slowly
+    # Whose voice: the companion's, or the helpdesk's in a role-play (a second voice on each front-end).
+    voice: Literal["companion", "helpdesk"] = "companion"
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,8 @@ class Calls:
         self.limits = text_limits(settings)
         self.association = association(settings)
         self.base = settings.public_base_url or ""
-        self.voice = twiml.TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate)
+        self.voice = twiml.TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate,
+                                       settings.twilio_roleplay_voice)  # fmt: skip
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "ivr"
         self.hash_key = hashlib.sha256(b"ivr caller hash:" + token.encode()).digest()
 

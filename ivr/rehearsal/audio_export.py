@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr import speech
+from ivr.content import roleplay
 from ivr.content.model import Content
 from ivr.content.outline import utterances
 from ivr.engine.call import association_values
 from ivr.homes.directory import Association
-from ivr.rehearsal import roleplay
 from ivr.rehearsal.synthesis import RehearsalVoice, Synthesizer, Voices, wav_seconds
 
 EXAMPLE_ODS = "VL15A"  # the README's example code; personalised prompts are heard with it
@@ -63,6 +63,7 @@ def prompts(
         "candidate": speech.nato(ods, phrases.nato_letter, phrases.nato_digit),
         "candidate_name": EXAMPLE_HOME,
         "home": EXAMPLE_HOME,
+        "callback": speech.mobile_grouped(EXAMPLE_MOBILE),
     } | association_values(content, association or Association())
     for node_id, text in utterances(content):
         yield Prompt(node_id, " ".join(text.format(**values).split()), voices.companion)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, Protocol, assert_never
 
-try:  # POSIX terminals; on Windows the operator commands must still import (see _console_key)
+try:  # POSIX terminals; on Windows the operator commands must still import (see _console_char)
     import termios
     import tty
 except ImportError:
@@ -27,12 +27,12 @@ else:
     HAS_TERMIOS = True
 
 from ivr.content.model import Content
+from ivr.content.roleplay import Beat, Cue, YourTurn
 from ivr.engine import flow
 from ivr.engine.turn import Ask, Digits, Escalate, Hangup, Input, Pause, Say, SendSms, Silence, Turn
 from ivr.homes.directory import Association, Directory, OncePerCall
 from ivr.phone import mask
 from ivr.rehearsal.player import Playback, Quiet
-from ivr.rehearsal.roleplay import Beat, Cue, YourTurn
 from ivr.rehearsal.speaker import Speaker
 from ivr.rehearsal.synthesis import RehearsalVoice, Voices
 from ivr.texts.compose import compose
@@ -141,10 +141,10 @@ class Rehearsal:
         pressed: str | None = None  # once a key cuts in, the rest of the turn goes unsaid, as on the phone
         for step in turn:
             match step:
-                case Say(text=text, slow=slow):
+                case Say(text=text, slow=slow, voice=voice):
                     if pressed is None:
-                        self.emit(Line("companion", text))
-                        pressed = self.hear(text, keypad, slow=slow)
+                        self.emit(Line(voice, text))
+                        pressed = self.hear(text, keypad, slow=slow, helpdesk=voice == "helpdesk")
                 case Pause(seconds=seconds):
                     if pressed is None and self.speaker is not None and self.speaker.active:
                         pressed = keypad.listen(Quiet(seconds))  # a pause is heard, not read
@@ -164,10 +164,10 @@ class Rehearsal:
                     assert_never(step)
         return waiting, pressed
 
-    def hear(self, text: str, keypad: Keypad, *, slow: bool) -> str | None:
+    def hear(self, text: str, keypad: Keypad, *, slow: bool, helpdesk: bool = False) -> str | None:
         if self.speaker is None or self.voices is None:
             return None
-        voice = self.voices.slow if slow else self.voices.companion
+        voice = self.voices.helpdesk if helpdesk else self.voices.slow if slow else self.voices.companion
         return self.speaker.say(text, voice, keypad.listen)
 
     def emit(self, line: Line) -> None:
@@ -238,7 +238,8 @@ def transcript(lines: Iterable[Line]) -> str:
         "companion": "Companion", "caller": "Caller", "text": "Text", "end": "End",
         "helpdesk": "Helpdesk", "you": "You", "suggested": "Suggested",
     }  # fmt: skip
-    return "\n".join(f"{labels[line.who]}: {line.text}" for line in lines)
+    # A suggested answer speaks for itself ("Suggested answer: ..."): a label would say it twice.
+    return "\n".join(line.text if line.who == "suggested" else f"{labels[line.who]}: {line.text}" for line in lines)
 
 
 class TerminalKeypad:
@@ -281,7 +282,14 @@ class TerminalKeypad:
         return None
 
     def answer(self, seconds: float) -> str | None:
-        return self._key(seconds)
+        """Any key ends the turn (Enter, space, a letter: whatever a person reaches for), q stops."""
+        deadline = time.monotonic() + seconds
+        with _cbreak() as fd:
+            while (left := deadline - time.monotonic()) > 0:
+                char = _poll_char(fd, left)
+                if char is not None:
+                    return _keypad_key(char) or char
+        return None
 
     def _key(self, timeout: float) -> str | None:
         """One keypad key (or 'q'), or None after `timeout` seconds with nothing pressed."""
@@ -316,15 +324,21 @@ def _cbreak() -> Iterator[int]:
 
 def _poll_key(fd: int, timeout: float) -> str | None:
     """A keypad key or 'q' typed within `timeout` seconds; other characters are ignored."""
+    char = _poll_char(fd, timeout)
+    return _keypad_key(char) if char is not None else None
+
+
+def _poll_char(fd: int, timeout: float) -> str | None:
+    """Any character typed within `timeout` seconds (Enter is one too)."""
     if not HAS_TERMIOS:
-        return _console_key(timeout)
+        return _console_char(timeout)
     ready, _, _ = select.select([fd], [], [], timeout)
     if not ready:
         return None
-    return _keypad_key(os.read(fd, 1).decode(errors="ignore"))
+    return os.read(fd, 1).decode(errors="ignore") or "\x04"  # end of input: as if q
 
 
-def _console_key(timeout: float) -> str | None:
+def _console_char(timeout: float) -> str | None:
     if sys.platform == "win32":
         import msvcrt
 
@@ -333,7 +347,7 @@ def _console_key(timeout: float) -> str | None:
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.01)
-        return _keypad_key(msvcrt.getwch())
+        return msvcrt.getwch()
     raise RuntimeError("no way to read single keys on this system: use --keys")
 
 
