@@ -28,6 +28,28 @@ def uk_mobile(text: str, *, allow_crown_dependencies: bool = False) -> str | Non
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Kinds of number the care association may ring a caller back on: no premium, shared-cost or pager ranges.
+CALLBACK_TYPES = frozenset({
+    PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.UAN,
+    PhoneNumberType.VOIP,
+})  # fmt: skip
+
+
+def uk_callback(text: str) -> str | None:
+    """The number in E.164 if `text` is a UK landline or mobile someone can be rung back on, else None."""
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    if phonenumbers.region_code_for_number(number) not in {"GB"} | CROWN_DEPENDENCIES:
+        return None
+    if phonenumbers.number_type(number) not in CALLBACK_TYPES:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def national_digits(e164: str) -> str:
     """'+447400123456' -> '07400123456', as a caller would key it."""
     number = phonenumbers.parse(e164, "GB")

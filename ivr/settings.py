@@ -23,6 +23,13 @@ VOICE_PATTERN = r"^[a-z]{2,3}(-[a-z0-9]+)*(\+[a-z0-9]+)?$"
 APP_NAME = "nhsmail-helpdesk-companion"
 # The escalation contact may be in Guernsey, Jersey or the Isle of Man, which share +44.
 CONTACT_REGIONS = frozenset({"GB", "GG", "JE", "IM"})
+# The care association's contact is spoken and texted: texts' segment budgets allow for these lengths
+# (ivr/content/checks.py holds the same numbers; tests/test_settings_association.py keeps them equal), and
+# only characters every phone shows.
+ASSOCIATION_NAME_LIMIT = 40
+ASSOCIATION_EMAIL_LIMIT = 50
+ASSOCIATION_NAME = re.compile(r"^[A-Za-z0-9 &'.,()-]+$")
+ASSOCIATION_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 DATABASE_SHAPE = re.compile(r"^(sqlite:///.+|(postgres|postgresql|postgresql\+psycopg)://[^/\s]+/[^/\s]+)$")
 
 
@@ -117,6 +124,12 @@ class Settings(BaseSettings):
     escalation_contact: str | None = Field(
         default=None, description="The care association's mobile (07... or +44...) that escalations are texted to"
     )
+    # --- the care association, whom callers are told to contact when the helpdesk did not help ---
+    association_name: str | None = Field(
+        default=None, description="The care association's name (or its digital team's) as callers know it"
+    )
+    association_phone: str | None = Field(default=None, description="A UK number callers may ring the association on")
+    association_email: str | None = Field(default=None, description="An email address callers may write to")
     # --- personal data ---
     retention_days: int = Field(default=30, ge=1, le=3650, description="`ivr purge` removes call data older than this")
     # --- the voice callers hear on the phone (Twilio <Say>; the rehearsal's are below) ---
@@ -125,6 +138,10 @@ class Settings(BaseSettings):
     twilio_voice: str = Field(
         default="Polly.Amy-Neural", pattern=r"^(Polly|Google)\.[A-Za-z0-9-]+$|^(man|woman|alice)$",
         description="Twilio <Say> voice",
+    )
+    twilio_roleplay_voice: str = Field(
+        default="Polly.Brian-Neural", pattern=r"^(Polly|Google)\.[A-Za-z0-9-]+$|^(man|woman|alice)$",
+        description="The helpdesk's voice when a caller practises the call on the phone",
     )
     twilio_language: str = Field(default="en-GB", pattern=r"^[a-z]{2,3}-[A-Z]{2}$", description="Twilio <Say> language")
     twilio_slow_rate: str = Field(default="80%", pattern=r"^\d{2,3}%$", description="SSML prosody rate in slow mode")
@@ -160,6 +177,48 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be a UK mobile number, such as 07400 123456")
         return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+    @field_validator("association_name")
+    @classmethod
+    def _a_short_plain_name(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = " ".join(value.split())
+        if len(value) > ASSOCIATION_NAME_LIMIT or not ASSOCIATION_NAME.match(value):
+            raise ValueError(
+                f"must be up to {ASSOCIATION_NAME_LIMIT} letters, digits, spaces and & ' . , ( ) -, "
+                "such as LinCA Digital"
+            )
+        return value
+
+    @field_validator("association_phone")
+    @classmethod
+    def _a_uk_number(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            number = phonenumbers.parse(value, "GB")
+        except NumberParseException:
+            number = None
+        if (
+            number is None
+            or not phonenumbers.is_valid_number(number)
+            or phonenumbers.region_code_for_number(number) not in CONTACT_REGIONS
+            or phonenumbers.number_type(number) in (PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST)
+        ):
+            raise ValueError("must be a UK phone number callers can ring, such as 01522 123456")
+        # Written as a person writes it, for texts and for reading out in groups.
+        return str(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+
+    @field_validator("association_email")
+    @classmethod
+    def _an_email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if len(value) > ASSOCIATION_EMAIL_LIMIT or not ASSOCIATION_EMAIL.match(value):
+            raise ValueError(f"must be an email address of up to {ASSOCIATION_EMAIL_LIMIT} characters")
+        return value
 
     @field_validator("public_base_url")
     @classmethod

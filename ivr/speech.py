@@ -69,6 +69,13 @@ def _spell_dotted(text: str) -> str:
     return " dot ".join(spoken)
 
 
+def email_spoken(address: str) -> str:
+    """'damon.habbin@nhs.net' -> 'damon dot habbin at n, h, s dot net': words stay words, the rest is spelled."""
+    local, _, domain = address.partition("@")
+    parts = [part if part.isalpha() and len(part) > 3 else ", ".join(part) for part in local.split(".")]
+    return f"{' dot '.join(parts)} at {_spell_dotted(domain.lower())}"
+
+
 def digits_grouped(number: str) -> str:
     """'0333 200 1133' -> '0 3 3 3, 2 0 0, 1 1 3 3': each digit, grouped as written."""
     groups = number.split()

@@ -48,8 +48,9 @@ def test_sms_preview_prints_each_text_with_its_segments() -> None:
 def test_sms_preview_as_json_for_scripts(content: Content) -> None:
     result = CliRunner().invoke(main, ["sms", "preview", "3", "--json"])
     assert result.exit_code == 0, result.output
-    (line,) = result.output.splitlines()
+    line, second = result.output.splitlines()
     text = json.loads(line)
+    assert json.loads(second)["purpose"] == "answers_3"  # a scenario's script comes with its second text
     assert text["purpose"] == "scenario_3" and text["encoding"] == "GSM-7"
     assert text["segments"] == gsm7.count(text["body"]).segments
     assert 1 <= text["segments"] <= content.sms["scenario_3"].max_segments

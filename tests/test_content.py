@@ -72,7 +72,7 @@ BROKEN = {
     "entry check that does not exist": (
         "call.toml", 'check = "uk_mobile"', 'check = "os.system"',
         "call.toml: node 'text_me': field 'check': "
-        "Input should be 'uk_mobile', 'ods_keys', 'ods_exact' or 'ticket_number'",
+        "Input should be 'uk_mobile', 'ods_keys', 'ods_exact', 'ticket_number' or 'callback'",
     ),
     "message with no way on": (
         "call.toml", 'say = "Thank you for calling. Good luck with the helpdesk. Goodbye."\nhangup = true',
@@ -89,7 +89,7 @@ BROKEN = {
     ),
     "ODS placeholder where the code may be unknown": (
         "prepare.toml", 'say = "Some time.', 'say = "Your code {ods}. Some time.',
-        "prepare.toml: node 'checklist': field 'steps.4.say': unknown placeholder {ods}",
+        "prepare.toml: node 'checklist': field 'steps.5.say': unknown placeholder {ods}",
     ),
     "text outside GSM-7": (
         "sms.toml", "Owner: controls", "Owner \u2013 controls",
@@ -98,6 +98,27 @@ BROKEN = {
     "text over its budget": (
         "sms.toml", 'max_segments = 2\nbody = """Helpdesk', 'max_segments = 1\nbody = """Helpdesk',
         "sms.toml: sms template 'escalation': field 'body': 2 segments at its longest",
+    ),
+    "keyword text the HELP list cannot name": (
+        "sms.toml", 'describes = "what to press"\n', '',
+        "sms.toml: sms template 'on_the_call': field 'describes': a text with keywords needs a few words",
+    ),
+    "a follow-up that does not exist": (
+        "sms.toml", 'follow_up = "answers_1"', 'follow_up = "answer_1"',
+        "sms.toml: sms template 'scenario_1': field 'follow_up': no sms template called 'answer_1'",
+    ),
+    "a text in three": (
+        "sms.toml", '[sms.answers_1]\n', '[sms.answers_1]\nfollow_up = "answers_2"\n',
+        "sms.toml: sms template 'scenario_1': field 'follow_up': 'answers_1' has a follow-up of its own",
+    ),
+    "a scenario with two things to say first": (
+        "scenarios.toml", '  "Ask for a new temporary password.",\n', "",
+        "scenarios.toml: node 'scenario_password': field 'say_first': needs exactly 3 lines, not 2",
+    ),
+    "a long thing to say first": (
+        "scenarios.toml", '"Ask for a new temporary password."',
+        '"Ask for a new temporary password, and keep asking until they give you one, however long it takes."',
+        "scenarios.toml: node 'scenario_password': field 'say_first.2': 18 words; keep it to 15",
     ),
     "bad TOML": (
         "prepare.toml", '[nodes.glossary]', '[nodes.glossary',
@@ -173,3 +194,9 @@ def test_every_steps_node_has_a_text(content: Content) -> None:
     for node in content.nodes.values():
         if isinstance(node, Steps):
             assert node.sms in content.sms
+
+
+def test_each_scenario_has_three_things_to_say_first(content: Content) -> None:
+    for _, node in content.scenarios():
+        assert node.scenario is not None and len(content.say_first(node.scenario)) == 3
+    assert content.say_first(9) == ()

@@ -19,6 +19,7 @@ ENTRY_INPUTS: dict[str, list[Input]] = {
         Digits("07400123456#"), Digits("01522123456#"), Digits("0740*"), Digits("0740*07400123456#"), Digits("#"),
         Silence(), Speech("oh seven four oh oh one two three four five six"),
     ],
+    "callback": [Digits("01522500500#"), Digits("09065123456#"), Digits("0152*07400123456#"), Digits("#"), Silence()],
     "ticket_number": [Digits("123456#"), Digits("12#"), Digits("1*123456#"), Digits("#"), Silence()],
     "ods_keys": [
         Digits("5152#"), Digits("9999#"), Digits("12#"), Digits("#"), Silence(),
@@ -175,7 +176,7 @@ def test_slow_mode_lasts_for_the_rest_of_the_call(content: Content) -> None:
 
 def test_steps_move_back_and_forth(content: Content) -> None:
     turns, _ = _walk(content, [Digits("3"), Digits("1"), Digits("9"), Digits("9")])
-    assert "Step 2 of 5" in words(turns[2]) and "Step 1 of 5" in words(turns[3])
+    assert "Step 2 of 6" in words(turns[2]) and "Step 1 of 6" in words(turns[3])
     assert words(turns[4]).startswith("Main menu.")
 
 
@@ -187,7 +188,11 @@ def test_text_me_takes_confirms_and_sends_then_resumes(content: Content) -> None
     assert words(turns[7]) .startswith("I heard 0 7 4 0 0, 1 2 3, 4 5 6.")
     assert words(turns[8]).startswith("Please key in your mobile number")
     sent = [step for step in turns[10] if isinstance(step, SendSms)]
-    assert [(step.purpose, step.to, step.ods) for step in sent] == [("scenario_3", "+447400123457", "VL15A")]
+    # The script, then the answers to push-backs: one text could not hold both, and the caller is told.
+    assert [(step.purpose, step.to, step.ods) for step in sent] == [
+        ("scenario_3", "+447400123457", "VL15A"), ("answers_3", "+447400123457", "VL15A"),
+    ]
+    assert "It comes as two texts" in words(turns[10])
     assert "Step 2 of" in words(turns[10])  # back to the step the caller was on
 
 

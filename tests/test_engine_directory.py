@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.content.model import Content
+from ivr.content.model import Content, Steps
 from ivr.engine import flow
 from ivr.engine.flow import CallState
 from ivr.engine.turn import Digits, Escalate, Input, SendSms, Silence, Speech, Turn, words
@@ -124,8 +124,8 @@ def test_an_escalation_is_taken_read_back_and_recorded(content: Content) -> None
     assert "Ticket number 4, 4, 5, 5, 6, 6, 7, for V, L, 1, 5, A." in words(turns[4])
     assert "Waiting for the leaver process" in words(turns[4])
     escalated = [step for step in turns[5] if isinstance(step, Escalate)]
-    assert escalated == [Escalate(ticket="4455667", reason="leaver", ods="VL15A")]
-    assert "digital team now has the ticket number" in words(turns[5])
+    assert escalated == [Escalate(ticket="4455667", reason="leaver", ods="VL15A", callback=LANDLINE)]
+    assert "passed the ticket number to your care association's digital team" in words(turns[5])
     # The receipt by text carries the ticket, to the registered mobile offered.
     turns, _state = call(content, [*keys, Digits("1"), Digits("1")], caller=LANDLINE)
     sent = [step for step in turns[7] if isinstance(step, SendSms)]
@@ -139,9 +139,9 @@ def test_a_short_ticket_number_is_asked_again(content: Content) -> None:
     assert words(turns[4]).startswith("Sorry, that is not a ticket number") and state.node == "escalate_ticket"
 
 
-def test_no_ticket_number_gets_the_advice_to_ask_for_one(content: Content) -> None:
+def test_no_ticket_number_gets_the_advice_to_ring_again_and_ask_for_one(content: Content) -> None:
     turns, _ = call(content, [Digits("2"), Digits("7"), Digits("2")])
-    assert "ask them for a ticket number" in words(turns[3])
+    assert "ring the helpdesk again" in words(turns[3]) and "ask for a ticket number" in words(turns[3])
 
 
 def test_the_operators_notice_follows_the_greeting(content: Content) -> None:
@@ -183,3 +183,17 @@ def test_four_matching_homes_are_still_read_back(content: Content) -> None:
     for given in (Digits("1"), Digits("5152")):
         turn, state = advance(content, directory, state, given)
     assert words(turn).startswith("Is your O D S code") and len(state.candidates) == 4
+
+
+def test_the_wrap_up_says_the_three_things_to_say_first_of_the_scenario_heard(content: Content) -> None:
+    # The shortcut to scenario two, through its steps to the wrap-up.
+    node = content.nodes["scenario_new_manager"]
+    assert isinstance(node, Steps)
+    keys = [Digits("2"), Digits("2"), Digits("2"), *[Digits("1")] * (len(node.steps) + len(node.pushbacks))]
+    turns, state = call(content, keys)
+    said = words(turns[-1])
+    assert state.node == "wrap_up" and "start with three things. One: " + node.say_first[0] in said
+    assert said.index("ring the NHSmail Helpdesk") < said.index("three things") < said.index("press 1")
+    turns, _ = call(content, [Digits("2"), Digits("3"), Digits("1"), Digits("1"), Digits("1"), Digits("1"),
+                              Digits("1"), Digits("1")])  # fmt: skip
+    assert "three things" not in " ".join(words(turn) for turn in turns)  # no scenario heard: nothing to say

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -30,9 +31,13 @@ def test_every_package_under_ivr_is_listed_for_the_wheel() -> None:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A new virtual environment holding the wheel; its dependencies are borrowed from this one (no network)."""
     work = tmp_path_factory.mktemp("wheel")
+    # From a copy of the sources alone: setuptools' build/ folder in the clone can hold files since removed.
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", "build", "var", "*.egg-info", ".git",
+                                                                "__pycache__", ".*_cache"))  # fmt: skip
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(work),
-         str(ROOT)], check=True, capture_output=True,
+         str(source)], check=True, capture_output=True,
     )  # fmt: skip
     wheel = next(work.glob("ivr-*.whl"))
     venv = work / "venv"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
 from ivr.cli.main import main
 from ivr.content.model import Content, Steps
-from ivr.homes.directory import InMemoryDirectory
+from ivr.homes import directory_store, notice
+from ivr.homes.directory import Home, InMemoryDirectory
 from ivr.rehearsal.session import Rehearsal, ScriptedKeypad, transcript
+from ivr.store.database import Store
 
 HELPDESK_SPOKEN = "0 3 3 3, 2 0 0, 1 1 3 3"
 
@@ -71,9 +75,10 @@ def test_every_push_back_is_heard_with_its_answer(content: Content) -> None:
 
 
 def test_checklist_on_the_call_and_glossary(content: Content) -> None:
-    checklist = rehearse(content, "3 1 1 1 1")
+    checklist = rehearse(content, "3 1 1 1 1 1")
     for fact in ["V followed by four letters or numbers", "O D S portal", "care, dot, your O D S code",
-                 "when your NHSmail account was made", "main landline", "C Q C website",
+                 "the mobile phone whose number is on it", "an email address that only you read",
+                 "a mobile number that is yours alone", "main landline", "C Q C website",
                  "plan it into your day"]:  # fmt: skip
         assert fact in checklist, fact
     on_the_call = rehearse(content, "4 1 1 1 1")
@@ -148,3 +153,22 @@ def test_cli_refuses_a_bad_ods_code() -> None:
 def test_cli_without_a_terminal_asks_for_keys() -> None:
     result = CliRunner().invoke(main, ["rehearse"])
     assert result.exit_code == 2 and "give --keys" in result.output
+
+
+def test_the_rehearsal_uses_the_homes_and_notice_the_operator_set_up(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    store.upgrade()
+    directory_store.add(store, Home(ods="VL15A", name="Lindum House", landlines=("+441522123456",)))
+    notice.set_notice(store, "NHSmail is slow this morning.", until=None)
+    result = CliRunner().invoke(main, ["rehearse", "--keys", "1 5152# 1"], env={"DATABASE_URL": store.url})
+    assert result.exit_code == 0, result.output
+    assert "A message from your care association. NHSmail is slow this morning." in result.output
+    assert "That is Lindum House." in result.output
+
+
+def test_without_a_database_the_rehearsal_has_an_empty_directory(tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path / 'none.sqlite3'}"
+    result = CliRunner().invoke(main, ["rehearse", "--keys", "1 5152#"], env={"DATABASE_URL": missing})
+    assert result.exit_code == 0, result.output
+    assert "I cannot find a home with those keys" in result.output and "A message from" not in result.output
+    assert not (tmp_path / "none.sqlite3").exists()  # a rehearsal makes no database

@@ -378,13 +378,16 @@ def inbound(client: Any, body: str, sid: str) -> str:
 
 
 def test_inbound_keywords(client_app: Any, store: Store) -> None:
-    assert "Text a word to get a script" in inbound(client_app, "help", "SM1")
-    assert "Text a word to get a script" in inbound(client_app, "what is this?", "SM2")
+    help_text = inbound(client_app, "help", "SM1")
+    # The list is built from the keywords: every keyword text's first word, and none that brings nothing back.
+    assert "Text a word for a script: CHECKLIST (what to have ready), CALL (what to press)" in help_text
+    assert "NOOWNER (no Owner left)" in help_text and "WORDS (Owner, User, Shared Mailbox)" in help_text
+    assert "Text a word for a script" in inbound(client_app, "what is this?", "SM2")
     inbound(client_app, "Checklist", "SM3")
     inbound(client_app, "2", "SM4")
     inbound(client_app, "2", "SM4")  # Twilio retried the same message: one text
     queued = [(row["purpose"], row["to_number"]) for row in rows(store)]
-    assert queued == [("checklist", MOBILE), ("scenario_2", MOBILE)]
+    assert queued == [("checklist", MOBILE), ("scenario_2", MOBILE), ("answers_2", MOBILE)]  # a script comes in two
 
 
 @pytest.mark.parametrize("word", ["STOP", "stopall", "Unsubscribe", "cancel", "END", "quit", "OPTOUT", "revoke"])
@@ -578,7 +581,7 @@ def test_escalation_notices_are_not_counted_against_the_caps(store: Store, conte
     client = app_with(store, content, sms_daily_total=1, escalation_contact="07400 999888")
     assert "on its way" in ask_for_text(client)  # the day's one text
     simulator = simulate(client, "7 1 4455667# 1 1 1 07400111222# 1")  # escalate; ask for the receipt too
-    assert "digital team now has the ticket number" in " ".join(h.text for h in simulator.heard)
+    assert "passed the ticket number to your care association" in " ".join(h.text for h in simulator.heard)
     assert "cannot send any more texts today" in " ".join(h.text for h in simulator.heard[-8:])
     by_purpose = {row["purpose"]: row for row in rows(store)}
     assert by_purpose["escalation_notice"]["to_number"] == "+447400999888"

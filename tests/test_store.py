@@ -123,7 +123,7 @@ def test_the_milestones_migration_goes_down_and_up_again(upgraded: Store) -> Non
     config.set_main_option("script_location", "ivr.store:migrations")
     with upgraded.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0004")
+        command.downgrade(config, "0005")
     columns = {column["name"] for column in inspect(upgraded.engine).get_columns("calls")}
     assert {"state", "answered_turn", "response"} <= columns
     assert "milestones" not in inspect(upgraded.engine).get_table_names()

@@ -253,7 +253,7 @@ def test_a_turn_runs_no_sql_unless_it_writes(client: FlaskClient, store: Store) 
 @pytest.mark.parametrize("caller", ["anonymous", "", "+266696687", "Restricted"])
 def test_withheld_numbers_are_ordinary_callers(client: FlaskClient, caller: str) -> None:
     simulator = simulate(client, "2 3 1", caller=caller)
-    assert any("Step 2 of 5" in h.text for h in simulator.heard)
+    assert any("Step 2 of 6" in h.text for h in simulator.heard)
 
 
 def test_an_exception_still_answers_twiml(

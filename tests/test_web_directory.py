@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,14 +15,14 @@ from lxml import etree
 
 from ivr.app import create_app
 from ivr.cli.main import main
-from ivr.content.model import Content
-from ivr.homes import escalations, notice
+from ivr.content.model import Content, Steps
+from ivr.homes import notice
 from ivr.homes.directory import Home
 from ivr.phone_line.callsim import CallSimulator
 from ivr.settings import Settings
 from ivr.store.database import Store, outbox
 from ivr.store.database import escalations as escalations_table
-from tests.web_support import LANDLINE, REAL_LINE, add_home, simulate
+from tests.web_support import LANDLINE, REAL_LINE, add_home, assert_valid_twiml, simulate
 
 UNKNOWN = "+441522999999"
 CONTACT = "+447400999888"  # the care association's digital officer
@@ -92,7 +93,7 @@ def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
     client: FlaskClient, store: Store, tmp_path: Path
 ) -> None:
     simulator = simulate(client, "7 1 4455667# 1 1 1 1")
-    assert "digital team now has the ticket number" in said(simulator)
+    assert "passed the ticket number to your care association's digital team" in said(simulator)
     with store.transaction() as tx:
         texts = {row["purpose"]: row for row in tx.rows(outbox)}
         rows = tx.rows(escalations_table)
@@ -103,6 +104,7 @@ def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
     receipt = texts["escalation_receipt"]
     assert receipt["to_number"] == "+447400123456" and "4455667" in receipt["body"] and receipt["capped"] is True
     assert len(rows) == 1 and rows[0]["status"] == "open" and rows[0]["call_sid"] == simulator.call_sid
+    assert rows[0]["callback"] == LANDLINE  # a known landline is the number to ring back on
     result = CliRunner().invoke(main, ["escalations", "list", "--open", "--csv"], env={"DATABASE_URL": store.url})
     assert result.exit_code == 0, result.output
     listed = list(csv.DictReader(io.StringIO(result.output)))
@@ -111,12 +113,30 @@ def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
     ]
 
 
-def test_an_escalation_from_an_unknown_home_still_reaches_the_contact(client: FlaskClient, store: Store) -> None:
-    simulate(client, "2 7 1 4455667# 3 1 2", caller=UNKNOWN)
+def test_an_escalation_from_an_unknown_number_asks_for_the_home_and_a_number_to_ring_back(
+    client: FlaskClient, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The ticket, what happened, send; then the code's keys (two homes: the second is right), and a landline.
+    with caplog.at_level(logging.INFO):
+        simulator = simulate(client, "2 7 1 4455667# 3 1 5152# 2 1 01522500500# 1", caller=UNKNOWN)
+    heard = said(simulator)
+    assert "I need to know which home it is for, and a number to ring you back on." in heard
+    assert "I heard 0 1 5 2 2, 5 0 0, 5 0 0." in heard
+    assert "passed the ticket number to your care association's digital team" in heard
     with store.transaction() as tx:
         body = next(row["body"] for row in tx.rows(outbox) if row["purpose"] == "escalation_notice")
-    assert "Home: not known" in body and "Something else went wrong." in body
-    assert [e.ods for e in escalations.listing(store)] == [None]
+        (row,) = tx.rows(escalations_table)
+    assert "Home: Lindum House, VL15A." in body and "Ring back on: 01522500500." in body
+    assert "Something else went wrong." in body
+    assert (row["ods"], row["home_name"], row["callback"]) == ("VL15A", "Lindum House", "+441522500500")
+    assert "1522500500" not in caplog.text and "********500" in caplog.text
+    listed = CliRunner().invoke(main, ["escalations", "list", "--csv"], env={"DATABASE_URL": store.url}).output
+    assert next(csv.DictReader(io.StringIO(listed)))["ring_back"] == "01522500500"
+
+
+def test_an_unknown_caller_who_gave_a_code_earlier_is_asked_only_for_a_number(client: FlaskClient) -> None:
+    heard = said(simulate(client, "1 5152# 2 1 7 1 4455667# 3 1 07400111222# 1", caller=UNKNOWN))
+    assert "First, your home's O D S code" not in heard and "I heard 0 7 4 0 0, 1 1 1, 2 2 2." in heard
 
 
 def test_the_operators_notice_is_said_after_the_greeting_until_its_last_day(client: FlaskClient, store: Store) -> None:
@@ -128,3 +148,21 @@ def test_the_operators_notice_is_said_after_the_greeting_until_its_last_day(clie
     assert "A message from your care association" not in said(simulate(client, ""))
     notice.clear(store)
     assert "A message from your care association" not in said(simulate(client, ""))
+
+
+def test_a_caller_can_practise_the_call_on_the_phone_in_two_voices(client: FlaskClient, content: Content) -> None:
+    node = content.nodes["scenario_password"]
+    assert isinstance(node, Steps)
+    through = " ".join(["1"] * (len(node.steps) + len(node.pushbacks)))
+    simulator = simulate(client, f"2 1 {through} 4")  # the shortcut to scenario one, its steps, then practise
+    body = simulator.bodies[-1]
+    response = assert_valid_twiml(body)
+    says = response.findall(".//Say")
+    helpdesk = [say.text for say in says if say.get("voice") == "Polly.Brian-Neural"]
+    assert helpdesk == [exchange.helpdesk for exchange in (*node.opening, *node.pushbacks, *node.closing)]
+    assert all(say.get("voice") == "Polly.Amy-Neural" for say in says if say.text not in helpdesk)
+    pauses = response.findall(".//Gather/Pause")
+    assert len(pauses) == len(helpdesk) and all(int(pause.get("length") or 0) >= 5 for pause in pauses)
+    assert "Suggested answer: It is V, L, 1, 5, A." not in body  # scenario one's answer to the code:
+    assert "Suggested answer: Yes. It is V, L, 1, 5, A." in body  # the calling home's own
+    assert "press star" in body and "What would you like to do now?" in body

@@ -23,7 +23,7 @@ from ivr.homes import escalations as escalation_store
 from ivr.homes import notice as notice_store
 from ivr.homes.directory import Home
 from ivr.homes.files import LAYOUTS, BadRow, HomeFileError, Layout, ParsedFile, read_homes, record_from_fields
-from ivr.phone import mask
+from ivr.phone import mask, national_digits
 from ivr.store import retention
 from ivr.store.database import Store
 
@@ -189,9 +189,10 @@ def escalations() -> None:
 def escalations_list(only_open: bool, as_csv: bool) -> None:
     """The escalations, oldest first."""
     found = escalation_store.listing(open_store(), only_open=only_open)
-    columns = ("id", "received", "ods_code", "home", "ticket", "reason", "status", "closed")
+    columns = ("id", "received", "ods_code", "home", "ring_back", "ticket", "reason", "status", "closed")
     rows = [
-        (str(e.id), _uk_time(e.created_at), e.ods or "", e.home_name or "", e.ticket, e.reason, e.status,
+        (str(e.id), _uk_time(e.created_at), e.ods or "", e.home_name or "",
+         national_digits(e.callback) if e.callback else "", e.ticket, e.reason, e.status,
          _uk_time(e.closed_at) if e.closed_at else "")
         for e in found
     ]  # fmt: skip
@@ -200,7 +201,7 @@ def escalations_list(only_open: bool, as_csv: bool) -> None:
         writer.writerow(columns)
         writer.writerows(rows)
         return
-    table = Table("Id", "Received", "ODS code", "Home", "Ticket", "Reason", "Status", "Closed")
+    table = Table("Id", "Received", "ODS code", "Home", "Ring back", "Ticket", "Reason", "Status", "Closed")
     for row in rows:
         table.add_row(*(_cell(cell) for cell in row))
     Console().print(table)

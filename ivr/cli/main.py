@@ -14,16 +14,20 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ivr.cli import setup
+from ivr.content import roleplay
 from ivr.content.loader import ContentError, load
 from ivr.content.model import Content
 from ivr.content.outline import mermaid, outline, summarise
-from ivr.homes.directory import InMemoryDirectory
-from ivr.rehearsal import audio_export, roleplay
+from ivr.homes import notice as notice_store
+from ivr.homes.directory import Directory, InMemoryDirectory
+from ivr.homes.directory_store import StoreDirectory
+from ivr.rehearsal import audio_export
 from ivr.rehearsal.player import Player
 from ivr.rehearsal.session import Keypad, Line, Rehearsal, RolePlay, ScriptedKeypad, TerminalKeypad, transcript
 from ivr.rehearsal.speaker import Speaker
 from ivr.rehearsal.synthesis import RehearsalVoice, SynthesisFailed, Synthesizer, Voices
 from ivr.settings import Settings
+from ivr.store.database import Store, StoreError
 
 ODS_PATTERN = re.compile(r"^V[A-Z0-9]{4}$")
 
@@ -67,6 +71,25 @@ def _voices(settings: Settings) -> Voices:
     )
 
 
+def operator_setup(settings: Settings) -> tuple[Directory, str | None]:
+    """The directory of homes and the notice of the day the operator set up, as a call would find them.
+
+    Only read, never created or upgraded: with no database yet (a laptop with no `ivr homes import`), or one
+    that cannot be read, the rehearsal is a call to an empty directory with no notice, as before.
+    """
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return InMemoryDirectory(), None
+    try:
+        store = Store(url)
+        today = notice_store.current(store)
+        directory = StoreDirectory(store)
+        directory.homes_for_keys("0000")  # the directory's tables are there to be read
+    except (StoreError, OSError):
+        return InMemoryDirectory(), None
+    return directory, today.text if today else None
+
+
 def _synthesizer(settings: Settings) -> Synthesizer:
     return Synthesizer(settings.speech_cache_dir, settings.synthesis_timeout_seconds)
 
@@ -99,10 +122,14 @@ def rehearse(
     """Practise the call at the terminal, the keyboard standing in for the keypad."""
     content = _content(prompts)
     code = _ods(ods)
+    settings = setup.settings()
+    directory, today = operator_setup(settings)
     beats = None
     if scenario is not None:
+        home = directory.home(code) if code else None  # --ods: the answers give the home's code and name
+        caller = roleplay.Caller(ods=code, mailbox=home.mailbox if home else None, home=home.name if home else None)
         try:
-            beats = roleplay.script(content, scenario)
+            beats = roleplay.script(content, scenario, caller)
         except roleplay.NoSuchScenario as error:
             raise click.BadParameter(str(error), param_hint="--roleplay") from None
     # Without a terminal a role-play has no one to wait for: it prints its transcript, as --keys does.
@@ -119,7 +146,6 @@ def rehearse(
         console.print(f"[dim]{escape(text)}[/]")
 
     keypad: Keypad = ScriptedKeypad(script or "") if scripted else TerminalKeypad(notice)
-    settings = setup.settings()
     voices = _voices(settings)
     wanted = speak if speak is not None else not scripted  # scripted runs (tests, CI) stay silent
     speaker = Speaker(_synthesizer(settings), Player(settings.audio_player), notice) if wanted else None
@@ -127,9 +153,9 @@ def rehearse(
         if beats is not None:
             lines = RolePlay(beats, show, speaker=speaker, voices=voices).run(keypad)
         else:
-            directory = InMemoryDirectory()
             rehearsal = Rehearsal(content, directory, show, ods=code, slow=slow, speaker=speaker, voices=voices,
-                                  crown_dependency_mobiles=settings.crown_dependency_mobiles)  # fmt: skip
+                                  crown_dependency_mobiles=settings.crown_dependency_mobiles,
+                                  association=setup.association(settings), notice=today)  # fmt: skip
             lines = rehearsal.run(keypad)
     finally:
         if speaker is not None:
@@ -154,7 +180,7 @@ def export_audio(prompts: Path | None, directory: Path, ods: str) -> None:
     content = _content(prompts)
     code = _ods(ods) or audio_export.EXAMPLE_ODS
     settings = setup.settings()
-    items = list(audio_export.prompts(content, _voices(settings), ods=code))
+    items = list(audio_export.prompts(content, _voices(settings), ods=code, association=setup.association(settings)))
     began = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with _synthesizer(settings) as synthesizer, Progress(*columns, console=Console(stderr=True)) as progress:

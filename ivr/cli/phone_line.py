@@ -186,7 +186,8 @@ def preview(purpose: str | None, ods: str | None, as_json: bool, prompts: Path |
         chosen = by_scenario.get(purpose, purpose)
         if chosen not in content.sms:
             raise click.BadParameter(f"no text called {purpose!r}; texts: {', '.join(names)}")
-        names = [chosen]
+        follow_up = content.sms[chosen].follow_up
+        names = [chosen, follow_up] if follow_up else [chosen]  # the second text of a pair comes with it
     code = ods.strip().upper() if ods else None
     if code is not None and not ODS_CODE.fullmatch(code):
         raise click.BadParameter(f"{ods!r} is not an ODS code: V and four letters or digits, such as VL15A",
@@ -194,8 +195,9 @@ def preview(purpose: str | None, ods: str | None, as_json: bool, prompts: Path |
     # An escalation's texts carry a ticket and what happened: filled with an example, and the
     # longest of the reasons, so the count shown is the one a caller's text can reach.
     reason = max(get_args(Reason), key=lambda name: len(reason_words(content, name)))
+    association = setup.association(_settings())
     for name in names:
-        body = compose(content, name, ods=code, ticket=EXAMPLE_TICKET, reason=reason)
+        body = compose(content, name, ods=code, ticket=EXAMPLE_TICKET, reason=reason, association=association)
         counted = gsm7.count(body)
         if as_json:
             click.echo(json.dumps({"purpose": name, "body": body, "encoding": counted.encoding,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ivr.homes.directory import Association
 from ivr.line import Line, line_for
 from ivr.settings import Settings, SettingsError, load_settings
 
@@ -26,3 +27,8 @@ def line(chosen: Settings) -> Line:
         return line_for(chosen)
     except SettingsError as error:
         raise BadSetup(str(error)) from None
+
+
+def association(chosen: Settings) -> Association:
+    """Whom callers are told to contact (IVR_ASSOCIATION_*), as the plain values the engine and texts take."""
+    return Association(chosen.association_name, chosen.association_phone, chosen.association_email)

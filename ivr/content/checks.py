@@ -15,13 +15,29 @@ from typing import Literal, assert_never
 from ivr import gsm7, speech
 from ivr.content.graph import fallback_of, reachable
 from ivr.content.keywords import RESERVED_KEYWORDS
-from ivr.content.model import KEYPAD, Confirm, Content, Entry, Menu, Message, Node, Option, Steps, placeholders
+from ivr.content.model import (
+    KEYPAD,
+    Confirm,
+    Content,
+    Entry,
+    Menu,
+    Message,
+    Node,
+    Option,
+    Steps,
+    keyword_menu,
+    placeholders,
+)
+from ivr.content.model import association_written as written
 
 KEY_PLACEHOLDERS = frozenset(
     {"key_repeat", "key_main_menu", "key_back", "key_slow", "key_next", "key_spell", "key_text_me"}
 )
 # {mobile_end} is the end of the home's registered mobile, {reason} an escalation's reason.
-NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {"helpdesk", "mobile", "ticket", "mobile_end", "reason"}
+# {association} and {association_contact}: the care association's name and how to reach it (settings).
+NODE_PLACEHOLDERS = KEY_PLACEHOLDERS | {
+    "helpdesk", "mobile", "ticket", "mobile_end", "reason", "association", "association_contact", "callback",
+}  # fmt: skip
 ODS_PLACEHOLDERS = frozenset({"ods", "mailbox"})
 HOME_PLACEHOLDERS = frozenset({"home"})  # a Message's say_with_home: the home's name
 CANDIDATE_PLACEHOLDERS = frozenset({"candidate"})  # a Confirm's read-back
@@ -32,19 +48,29 @@ PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "step_position": frozenset({"number", "total"}),
     "pushback": frozenset({"they_say", "you_say"}),
     "roleplay_suggested": frozenset({"you_say"}),
+    "say_first": frozenset({"first", "second", "third"}),
     "spell_ods": frozenset({"nato", "mailbox_spelled"}),
     "nato_letter": frozenset({"char", "word"}),
     "nato_digit": frozenset({"char"}),
     "notice": frozenset({"notice"}),
+    "association_phone": frozenset({"phone"}),
+    "association_email": frozenset({"email"}),
 }
-SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk"})
+SMS_PLACEHOLDERS = frozenset({"ods", "mailbox", "helpdesk", "association"})
 # Only in texts about an escalation, never in one a keyword can bring back (no ticket is known then).
-ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home"})
+ESCALATION_SMS_PLACEHOLDERS = frozenset({"ticket", "reason", "home", "callback"})
+# Only in a text no keyword brings back (HELP): the list of keywords, built from the templates.
+KEYWORD_LIST_PLACEHOLDERS = frozenset({"keywords"})
 LONGEST_ODS = "VXXXX"
 LONGEST_MAILBOX = "x" * speech.MAILBOX_LIMIT
 LONGEST_TICKET = "9" * 15
+LONGEST_CALLBACK = "0" * 11  # a UK number as keyed: 01522123456
 HOME_NAME_LIMIT = 100  # a home's name is cut to this in a text, so the segment budget holds
 LONGEST_HOME = "X" * HOME_NAME_LIMIT + ", " + LONGEST_ODS
+# The care association's contact in a text, at the longest the settings allow (IVR_ASSOCIATION_*).
+ASSOCIATION_NAME_LIMIT = 40
+ASSOCIATION_EMAIL_LIMIT = 50
+LONGEST_ASSOCIATION_PHONE = "01234 567890"
 
 
 def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
@@ -155,6 +181,7 @@ def _check_option(check: _NodeCheck, field: str, option: Option, seen: set[str])
         check.report(f"field '{field}.key': '{option.key}' is not a keypad key")
     check.text(f"{field}.label", option.label)
     check.ref(f"{field}.goto", option.goto)
+    check.ref(f"{field}.goto_unregistered", option.goto_unregistered)
     check.ref(f"{field}.after", option.after)
     check.ref(f"{field}.sms", option.sms, "sms")
 
@@ -167,11 +194,34 @@ def _check_steps(check: _NodeCheck, node: Steps) -> None:
         for index, exchange in enumerate(exchanges):
             check.text(f"{field}.{index}.helpdesk", exchange.helpdesk)
             check.text(f"{field}.{index}.reply", exchange.reply)
+            check.text(f"{field}.{index}.reply_with_ods", exchange.reply_with_ods, with_ods=True)
+            check.text(f"{field}.{index}.reply_with_home", exchange.reply_with_home, with_ods=True,
+                       also=HOME_PLACEHOLDERS)  # fmt: skip
     check.text("title", node.title)
     check.ref("sms", node.sms, "sms")
     check.ref("then", node.then)
     check.ref("fallback", node.fallback)
     _check_scenario_number(check, node)
+    _check_say_first(check, node)
+
+
+SAY_FIRST_LINES = 3
+SAY_FIRST_MAX_WORDS = 15  # about six seconds each: three things a caller can keep in mind
+
+
+def _check_say_first(check: _NodeCheck, node: Steps) -> None:
+    """A scenario has exactly three short things to say first; other steps have none."""
+    if node.scenario is None:
+        if node.say_first:
+            check.report("field 'say_first': only a scenario has things to say first")
+        return
+    if len(node.say_first) != SAY_FIRST_LINES:
+        check.report(f"field 'say_first': needs exactly {SAY_FIRST_LINES} lines, not {len(node.say_first)}")
+    for index, line in enumerate(node.say_first):
+        check.text(f"say_first.{index}", line)
+        words = speech.word_count(line)
+        if words > SAY_FIRST_MAX_WORDS:
+            check.report(f"field 'say_first.{index}': {words} words; keep it to {SAY_FIRST_MAX_WORDS}")
 
 
 def _check_scenario_number(check: _NodeCheck, node: Steps) -> None:
@@ -244,12 +294,14 @@ def _check_sms(
     where = f"{origin.get('sms.' + name, '?')}: sms template '{name}'"
     before = len(problems)
     keyword_text = bool(content.sms[name].keywords)
-    allowed = SMS_PLACEHOLDERS | (frozenset() if keyword_text else ESCALATION_SMS_PLACEHOLDERS)
+    only_unasked = ESCALATION_SMS_PLACEHOLDERS | KEYWORD_LIST_PLACEHOLDERS
+    allowed = SMS_PLACEHOLDERS | (frozenset() if keyword_text else only_unasked)
     _check_placeholders(f"{where}: field 'body'", body, allowed, problems)
     if len(problems) > before:
         return
     phrases = content.phrases
     reasons = (phrases.reason_refused, phrases.reason_leaver, phrases.reason_other)
+    longest_name = max("X" * ASSOCIATION_NAME_LIMIT, phrases.association_unnamed, key=gsm7.septets)
     longest = body.format(
         ods=max(LONGEST_ODS, phrases.ods_unknown_sms, key=gsm7.septets),
         mailbox=max(LONGEST_MAILBOX, phrases.mailbox_unknown_sms, key=gsm7.septets),
@@ -257,6 +309,9 @@ def _check_sms(
         ticket=LONGEST_TICKET,
         reason=max(reasons, key=gsm7.septets),
         home=max(LONGEST_HOME, phrases.home_unknown_sms, key=gsm7.septets),
+        callback=max(LONGEST_CALLBACK, phrases.callback_unknown_sms, key=gsm7.septets),
+        keywords=keyword_menu(content),
+        association=written(content, longest_name, LONGEST_ASSOCIATION_PHONE, "x" * ASSOCIATION_EMAIL_LIMIT),
     )
     bad = gsm7.non_gsm7(longest)
     if bad:
@@ -273,7 +328,17 @@ def _check_sms(
 def _check_keywords(content: Content, origin: dict[str, str], problems: list[str]) -> None:
     owners: dict[str, str] = {}
     for name, template in content.sms.items():
-        where = f"{origin.get('sms.' + name, '?')}: sms template '{name}': field 'keywords'"
+        at = f"{origin.get('sms.' + name, '?')}: sms template '{name}'"
+        if template.keywords and not template.describes:
+            problems.append(f"{at}: field 'describes': a text with keywords needs a few words for the HELP list")
+        if template.follow_up is not None:
+            second = content.sms.get(template.follow_up)
+            if second is None:
+                problems.append(f"{at}: field 'follow_up': no sms template called '{template.follow_up}'")
+            elif second.follow_up is not None:
+                problems.append(f"{at}: field 'follow_up': '{template.follow_up}' has a follow-up of its own; "
+                                "a text comes as two at most")  # fmt: skip
+        where = f"{at}: field 'keywords'"
         for word in template.keywords:
             if word in RESERVED_KEYWORDS:
                 problems.append(f"{where}: {word} is reserved (STOP, START, HELP and the like)")

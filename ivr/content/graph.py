@@ -18,7 +18,7 @@ def fallback_of(content: Content, node: Interactive) -> str:
 def forward(node: Menu | Steps | Entry | Confirm | Message) -> list[str]:
     """Where a node leads by the caller's choices and its own flow, without silence or reserved keys."""
     if isinstance(node, Menu):
-        return [option.goto for option in node.options]
+        return [target for option in node.options for target in (option.goto, option.goto_unregistered) if target]
     if isinstance(node, Confirm):
         return [node.yes, node.none_left]
     if isinstance(node, Entry):

@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 KEYPAD = "0123456789*#"
-EntryCheck = Literal["uk_mobile", "ods_keys", "ods_exact", "ticket_number"]
+# `callback`: a UK landline or mobile the care association can ring the caller back on.
+EntryCheck = Literal["uk_mobile", "ods_keys", "ods_exact", "ticket_number", "callback"]
 # What happened when a caller rang the helpdesk and was not helped: a closed set, so the
 # care association can count and sort escalations.
 Reason = Literal["refused", "leaver", "other"]
@@ -95,12 +96,18 @@ class Phrases(Strict):
     text_refused_limit: Wording
     text_refused_already: Wording
     text_unavailable: Wording  # the text could not be written just now (the database failed)
+    text_in_two: Wording  # said when the text asked for comes as two (a template with a follow_up)
     speech_unclear: Wording
     ods_unknown_sms: Wording
     mailbox_unknown_sms: Wording
     home_unknown_sms: Wording  # in the care association's text, when the call did not say which home
+    callback_unknown_sms: Wording  # in the care association's text, when no number to ring back is known
     # The operator's notice (`ivr notice set`), said after the greeting.
     notice: Wording
+    # The care association's contact: its name when none is set, and how its phone and email are said.
+    association_unnamed: Wording
+    association_phone: Wording
+    association_email: Wording
     # How each escalation reason is read back and written in the care association's text.
     reason_refused: Wording
     reason_leaver: Wording
@@ -108,10 +115,13 @@ class Phrases(Strict):
     # A confirmation's keys: 1 for yes, 2 for no (fixed, as on most phone lines).
     confirm_keys: Wording
     # The role-play of the helpdesk call (`ivr rehearse --roleplay N`): its framing words.
+    say_first: Wording  # a scenario's three things to say first: {first}, {second}, {third}
     roleplay_intro: Wording
-    roleplay_your_turn: Wording
+    roleplay_your_turn: Wording  # at a terminal: a key ends the turn
+    roleplay_your_turn_timed: Wording  # on the phone: a pause for the answer
     roleplay_suggested: Wording
     roleplay_end: Wording
+    roleplay_no_scenario: Wording  # a role-play asked for before any scenario was heard
 
 
 class Option(Strict):
@@ -123,6 +133,9 @@ class Option(Strict):
     # Send the text to the home's registered mobile (only known on a call from its registered landline).
     use_registered: bool = False
     reason: Reason | None = None  # an escalation's reason, chosen by this option
+    # Instead of `goto`, when the call is not from a home's registered landline (the directory does not
+    # know who is calling): where to ask what a known landline would have told us.
+    goto_unregistered: NodeId | None = None
 
 
 class Interactive(Strict):
@@ -134,6 +147,8 @@ class Menu(Interactive):
     kind: Literal["menu"]
     say: Wording
     say_with_ods: Wording | None = None
+    # After `say`, the three things to say first of the scenario the caller last heard (none heard: nothing).
+    say_first: bool = False
     options: Annotated[tuple[Option, ...], Field(min_length=1, max_length=8)]
 
 
@@ -147,6 +162,8 @@ class Exchange(Strict):
 
     helpdesk: Wording
     reply: Wording
+    reply_with_ods: Wording | None = None  # when the caller's ODS code is known: {ods} and {mailbox}
+    reply_with_home: Wording | None = None  # when the home's name is known too: {home} as well
 
 
 class Pushback(Exchange):
@@ -159,6 +176,9 @@ class Steps(Interactive):
     scenario: Annotated[int, Field(ge=1, le=9)] | None = None
     steps: Annotated[tuple[Step, ...], Field(min_length=1)]
     pushbacks: tuple[Pushback, ...] = ()
+    # A scenario's three things to say first when a person answers: short lines, said wherever the caller
+    # is about to ring (the wrap-up; a put-through, a printed card). `ivr check` holds each scenario to three.
+    say_first: tuple[Wording, ...] = ()
     # The role-play's ordinary turns of the helpdesk call, before and after the push-backs.
     opening: tuple[Exchange, ...] = ()
     closing: tuple[Exchange, ...] = ()
@@ -196,6 +216,8 @@ class Message(Strict):
     send_sms: bool = False
     escalate: bool = False  # record the escalation and text the care association
     notice: bool = False  # then say the operator's notice, when one is set
+    # Then play the role-play of the scenario heard last: the helpdesk in its own voice, a pause for each answer.
+    roleplay: bool = False
     then: NodeId | None = None
     then_unknown: NodeId | None = None  # instead of `then`, when the caller's home is not known
     resume: bool = False
@@ -210,6 +232,11 @@ class SmsTemplate(Strict):
     max_segments: Annotated[int, Field(ge=1, le=6)] = 3
     # Words a person may text to the companion's number to get this text back.
     keywords: tuple[Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")], ...] = ()
+    # What a text brought back by keyword holds, in a few words: the HELP text lists its first keyword with them.
+    describes: Wording | None = None
+    # A second text sent straight after this one, when one cannot carry it all in its budget: the caller
+    # is told two are coming.
+    follow_up: NodeId | None = None
 
 
 class Content(Strict):
@@ -224,9 +251,22 @@ class Content(Strict):
     parents: dict[str, str] = Field(default_factory=dict)
     text_flow: frozenset[str] = frozenset()
 
+    def say_first(self, scenario: int) -> tuple[str, ...]:
+        """The three things to say first when the helpdesk answers, for scenario `scenario`; () if none."""
+        return next((node.say_first for _, node in self.scenarios() if node.scenario == scenario), ())
+
     def scenarios(self) -> list[tuple[str, Steps]]:
         found = [(nid, n) for nid, n in self.nodes.items() if isinstance(n, Steps) and n.scenario]
         return sorted(found, key=lambda item: item[1].scenario or 0)
+
+
+def keyword_menu(content: Content) -> str:
+    """What the HELP text lists: each keyword text's first word with what it brings back, in the content's order."""
+    return ", ".join(
+        f"{template.keywords[0]} ({template.describes})"
+        for template in content.sms.values()
+        if template.keywords and template.describes
+    )
 
 
 def placeholders(text: str) -> list[str]:
@@ -237,3 +277,13 @@ def reason_words(content: Content, reason: Reason) -> str:
     """How an escalation's reason is said on the call and written in the care association's text."""
     phrases = content.phrases
     return {"refused": phrases.reason_refused, "leaver": phrases.reason_leaver, "other": phrases.reason_other}[reason]
+
+
+def association_written(content: Content, name: str | None, phone: str | None, email: str | None) -> str:
+    """The care association as a text gives it: 'LinCA Digital (01522 123456, digital@example.org)'.
+
+    Its name, or the content's words for no one in particular, with whichever of its phone and email are set.
+    """
+    contact = ", ".join(part for part in (phone, email) if part)
+    named = name or content.phrases.association_unnamed
+    return f"{named} ({contact})" if contact else named

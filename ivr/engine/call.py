@@ -7,6 +7,7 @@ here and written in `flow.py`: the concerns can then use them without importing 
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from typing import Literal
 
@@ -14,8 +15,21 @@ from ivr import speech
 from ivr.content.model import Confirm, Content, Entry, Menu, Steps, reason_words
 from ivr.engine.state import CallState
 from ivr.engine.turn import Ask, Instruction, Pause, Say, Turn
-from ivr.homes.directory import Directory
+from ivr.homes.directory import Association, Directory
 from ivr.phone import national_digits
+
+
+def association_values(content: Content, association: Association) -> dict[str, str]:
+    """`{association}` (its name, or the content's words for no one in particular) and `{association_contact}`
+    (how to reach it, as sentences from the content; empty when no phone or email is set), for the ear."""
+    phrases = content.phrases
+    contact = []
+    if association.phone:
+        contact.append(phrases.association_phone.format(phone=speech.digits_grouped(association.phone)))
+    if association.email:
+        contact.append(phrases.association_email.format(email=speech.email_spoken(association.email)))
+    return {"association": association.name or phrases.association_unnamed, "association_contact": " ".join(contact)}
+
 
 # The nodes a call waits at, as a union so that isinstance narrows them one by one.
 Waiting = Menu | Steps | Entry | Confirm
@@ -32,6 +46,7 @@ class Call(ABC):
         self.home_name: str | None = None  # known only on the first turn, for the greeting
         self.notice: str | None = None
         self.crown_dependency_mobiles = False
+        self.association = Association()  # whom the caller is told to contact; the front-end sets it
 
     def result(self) -> tuple[Turn, CallState]:
         return tuple(self.steps), self.state
@@ -73,11 +88,15 @@ class Call(ABC):
         phrases = self.content.phrases
         # The content checks allow these only where they are known; empty beats a crash on a call.
         values["mobile_end"] = speech.characters(state.home_mobile[-3:]) if state.home_mobile else ""
+        values |= association_values(self.content, self.association)
+        values["callback"] = speech.mobile_grouped(national_digits(state.callback)) if state.callback else ""
         values["reason"] = reason_words(self.content, state.reason) if state.reason else ""
         values["candidate"] = (
             speech.nato(state.candidates[0], phrases.nato_letter, phrases.nato_digit) if state.candidates else ""
         )
-        return text.format(**(values | extra))
+        filled = text.format(**(values | extra))
+        # A contact sentence left empty (no phone or email set) must not leave a gap or a trailing space.
+        return re.sub(" {2,}", " ", filled).strip() if "{association_contact}" in text else filled
 
     def ask(self, mode: Literal["key", "entry"], *, spoken: bool = False) -> None:
         meta = self.content.meta

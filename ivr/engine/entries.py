@@ -6,7 +6,7 @@ from ivr import speech
 from ivr.content.model import Confirm, Entry
 from ivr.engine import validators
 from ivr.engine.call import Call
-from ivr.phone import uk_mobile
+from ivr.phone import uk_callback, uk_mobile
 
 # A caller will listen to a few read-backs of matching homes, not dozens: past this many, the
 # code is keyed without ambiguity instead. (A national directory has keys that match 100 homes.)
@@ -33,6 +33,8 @@ def handle_entry(call: Call, node: Entry, digits: str) -> None:
     match node.check:
         case "uk_mobile":
             keep(call, node, "mobile", uk_mobile(digits, allow_crown_dependencies=call.crown_dependency_mobiles))
+        case "callback":
+            keep(call, node, "callback", uk_callback(digits))
         case "ticket_number":
             keep(call, node, "ticket", validators.ticket_number(digits))
         case "ods_exact":

@@ -14,11 +14,11 @@ from typing import assert_never
 from ivr import speech
 from ivr.content.graph import fallback_of
 from ivr.content.model import Confirm, Content, Entry, Menu, Message, Steps
-from ivr.engine import entries, menus, scenarios, text_me
+from ivr.engine import entries, menus, roleplay, scenarios, text_me
 from ivr.engine.call import Call, Waiting
 from ivr.engine.state import CallState
 from ivr.engine.turn import Digits, Escalate, Hangup, Input, Milestone, SendSms, Silence, Speech, TextOutcome, Turn
-from ivr.homes.directory import Directory, InMemoryDirectory
+from ivr.homes.directory import Association, Directory, InMemoryDirectory
 
 __all__ = ["CallState", "advance", "settle", "start"]
 
@@ -35,11 +35,13 @@ def start(
     ods: str | None = None,
     slow: bool = False,
     notice: str | None = None,
+    association: Association | None = None,
 ) -> tuple[Turn, CallState]:
     """The first turn of a call: greeting and main menu, personalised when the caller is known.
 
     `caller` is the calling number (E.164): a home's registered landline brings its name,
-    details and registered mobile. `notice` is the operator's message of the day.
+    details and registered mobile. `notice` is the operator's message of the day; `association` is whom
+    the caller is told to contact when the helpdesk did not help.
     """
     home_name = None
     if ods:  # a code given up front (the rehearsal's --ods) brings the home's details, never its mobile
@@ -49,9 +51,11 @@ def start(
         home = directory.home_for_landline(caller) if caller else None
         state = CallState(node=content.meta.start, slow=slow)
         if home:
-            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile})
+            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile,
+                                             "registered_landline": True, "callback": caller})  # fmt: skip
             home_name = home.name
     call = _Call(content, directory, state)
+    call.association = association or Association()
     call.home_name = home_name
     call.notice = notice
     call.enter(content.meta.start)
@@ -65,6 +69,7 @@ def advance(
     given: Input,
     *,
     crown_dependency_mobiles: bool = False,
+    association: Association | None = None,
 ) -> tuple[Turn, CallState]:
     """The caller's next input: a key or digits, silence, or speech.
 
@@ -75,6 +80,7 @@ def advance(
         return (Hangup(),), state
     call = _Call(content, directory, state.model_copy(update={"turn": state.turn + 1}))
     call.crown_dependency_mobiles = crown_dependency_mobiles
+    call.association = association or Association()
     node = content.nodes.get(state.node)
     if node is None or isinstance(node, Message) or not _step_fits(node, state.step):
         # The content changed under a live call (a deploy renamed a node): start again politely.
@@ -95,13 +101,19 @@ def advance(
 
 
 def settle(
-    content: Content, turn: Turn, state: CallState, outcomes: Mapping[str, TextOutcome]
+    content: Content,
+    turn: Turn,
+    state: CallState,
+    outcomes: Mapping[str, TextOutcome],
+    *,
+    association: Association | None = None,
 ) -> tuple[Turn, CallState]:
     """The second phase of a turn: say what became of each text asked for (queued, refused, not sent
     just now), as the front-end found when it wrote them; a turn with none comes back as it was."""
     if not any(isinstance(instruction, SendSms) for instruction in turn):
         return turn, state
     call = _Call(content, InMemoryDirectory(), state)
+    call.association = association or Association()
     settled = text_me.settle(call, turn, outcomes)
     return settled, call.state
 
@@ -128,9 +140,11 @@ class _Call(Call):
                 self.update(candidates=())  # codes not confirmed are forgotten once the caller moves on
             if node_id == self.content.meta.main_menu and (self.state.ticket or self.state.reason):
                 self.update(ticket=None, reason=None)  # an escalation is begun afresh from the main menu
-            if isinstance(node, Steps) and node.scenario and node.scenario not in self.state.scenarios:
-                self.update(scenarios=(*self.state.scenarios, node.scenario))
-                self.steps.append(Milestone("scenario_reached", str(node.scenario)))
+            if isinstance(node, Steps) and node.scenario:
+                self.update(scenario=node.scenario)
+                if node.scenario not in self.state.scenarios:
+                    self.update(scenarios=(*self.state.scenarios, node.scenario))
+                    self.steps.append(Milestone("scenario_reached", str(node.scenario)))
             if not isinstance(node, Message):
                 self.prompt(node, full=True)
                 return
@@ -144,6 +158,8 @@ class _Call(Call):
                 self.say(node.say, slow=node.slow)
             if node.notice and self.notice:
                 self.say(self.content.phrases.notice, notice=self.notice)
+            if node.roleplay:
+                roleplay.play(self)
             if node.then_unknown and self.state.ods is None:
                 node_id, step = node.then_unknown, 0
                 continue
@@ -233,4 +249,4 @@ class _Call(Call):
         if ticket is None or reason is None:
             raise RuntimeError("an escalation was to be sent before a ticket and a reason were known")
         self.say(confirmation)
-        self.steps.append(Escalate(ticket=ticket, reason=reason, ods=self.state.ods))
+        self.steps.append(Escalate(ticket=ticket, reason=reason, ods=self.state.ods, callback=self.state.callback))

@@ -12,6 +12,9 @@ def prompt(call: Call, node: Menu, *, full: bool) -> None:
     if full:
         intro = node.say_with_ods if node.say_with_ods and call.state.ods else node.say
         call.say(intro)
+        first = call.content.say_first(call.state.scenario) if node.say_first and call.state.scenario else ()
+        if first:
+            call.say(call.content.phrases.say_first, first=first[0], second=first[1], third=first[2])
     for option in node.options:
         call.say(call.content.phrases.option.format(label=option.label, key=speech.key_name(option.key)))
     call.ask("key")
@@ -34,6 +37,7 @@ def handle(call: Call, node: Menu, key: str) -> None:
                 call.update(mobile=call.state.home_mobile)
             if option.reason:
                 call.update(reason=option.reason)
-            call.enter(option.goto)
+            unregistered = option.goto_unregistered and not call.state.registered_landline
+            call.enter(option.goto_unregistered if unregistered and option.goto_unregistered else option.goto)
             return
     call.wrong_key(node, key)

@@ -27,6 +27,11 @@ class CallState(BaseModel):
     # The home's registered mobile: set only when the call comes from that home's registered
     # landline, never from a keyed ODS code, so a stranger cannot send texts to it.
     home_mobile: str | None = None
+    # The call comes from a home's registered landline: the directory knows who is calling.
+    registered_landline: bool = False
+    # Where the care association can ring the caller back about an escalation (E.164): the registered
+    # landline, or a number the caller keyed and confirmed.
+    callback: str | None = None
     ticket: str | None = None
     reason: Reason | None = None
     # ODS codes waiting to be confirmed one at a time, the one being read back first.
@@ -35,6 +40,8 @@ class CallState(BaseModel):
     scenarios: tuple[int, ...] = ()
     # The texts this call has queued, by purpose: one of each per call.
     texted: tuple[str, ...] = ()
+    # The scenario heard last: what the caller is about to ring about (its things to say first, its role-play).
+    scenario: int | None = None
     # Only while a "text me" is under way: what to send, and where the caller carries on.
     topic: str | None = None
     resume_node: str | None = None

@@ -48,6 +48,10 @@ def send(call: Call, confirmation: str) -> None:
     call.steps.append(Milestone("text_asked", topic))
     call.steps.append(SendSms(purpose=topic, to=mobile, ods=state.ods, ticket=state.ticket, reason=state.reason,
                               confirmation=call.fill(confirmation)))  # fmt: skip
+    second = call.content.sms[topic].follow_up
+    if second is not None:  # the answers to push-backs: one text could not hold the whole script
+        told = call.fill(call.content.phrases.text_in_two)
+        call.steps.append(SendSms(purpose=second, to=mobile, ods=state.ods, confirmation=told, follow_up=True))
 
 
 def settle(call: Call, turn: Turn, outcomes: Mapping[str, TextOutcome]) -> Turn:
@@ -62,6 +66,8 @@ def settle(call: Call, turn: Turn, outcomes: Mapping[str, TextOutcome]) -> Turn:
             continue
         outcome = outcomes.get(instruction.purpose, "unavailable")
         call.steps = []
+        if instruction.follow_up and outcome != "queued":
+            continue  # the first text still goes, and alone it is not "two": nothing more to say
         if outcome == "queued":
             call.say_as_is(instruction.confirmation)  # filled when it was asked for
             call.update(texted=(*call.state.texted, instruction.purpose))

@@ -16,6 +16,8 @@ from ivr.content.model import Reason
 class Say:
     text: str
     slow: bool = False  # slow mode: each renderer speaks it more slowly
+    # Whose voice: the companion's, or the helpdesk's in a role-play (a second voice on each front-end).
+    voice: Literal["companion", "helpdesk"] = "companion"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class SendSms:
     ticket: str | None = None  # for the texts about an escalation
     reason: Reason | None = None
     confirmation: str = ""  # what the caller hears once the text is queued
+    follow_up: bool = False  # the second of two texts: refused, it is not mentioned
 
 
 # What became of a text the caller asked for, as the front-end found when it wrote it: queued, or
@@ -56,6 +59,7 @@ class Escalate:
     ticket: str
     reason: Reason
     ods: str | None
+    callback: str | None = None  # E.164: where the care association can ring the caller back
 
 
 @dataclass(frozen=True)

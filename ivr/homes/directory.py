@@ -31,6 +31,20 @@ class Home:
         return self.mailbox_override or mailbox_address(self.ods)
 
 
+@dataclass(frozen=True)
+class Association:
+    """The care association callers are told to contact when the helpdesk did not help.
+
+    The front-ends build it from settings (IVR_ASSOCIATION_*) and hand it in as plain values, as they hand
+    in the directory: the engine and the texts read no settings. Any part may be missing; the content
+    then names no one ("your care association's digital team").
+    """
+
+    name: str | None = None
+    phone: str | None = None  # as written: "01522 123456"
+    email: str | None = None
+
+
 class Directory(Protocol):
     def home(self, ods: str) -> Home | None: ...
 

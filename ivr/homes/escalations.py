@@ -19,6 +19,7 @@ class Escalation:
     id: int
     ods: str | None
     home_name: str | None
+    callback: str | None  # E.164: where to ring the caller back
     ticket: str
     reason: str
     status: str
@@ -27,15 +28,16 @@ class Escalation:
 
 
 def record(
-    tx: Transaction, *, key: str, call_sid: str | None, ods: str | None, home_name: str | None, ticket: str, reason: str
-) -> bool:
+    tx: Transaction, *, key: str, call_sid: str | None, ods: str | None, home_name: str | None, ticket: str,
+    reason: str, callback: str | None = None,
+) -> bool:  # fmt: skip
     """Store an escalation unless one with the same key is there; True if stored now."""
     if tx.holds(escalations, key):
         return False
     tx.connection.execute(
         insert(escalations).values(
-            idempotency_key=key, call_sid=call_sid, ods=ods, home_name=home_name, ticket=ticket, reason=reason,
-            status="open", created_at=now(),
+            idempotency_key=key, call_sid=call_sid, ods=ods, home_name=home_name, callback=callback, ticket=ticket,
+            reason=reason, status="open", created_at=now(),
         )
     )  # fmt: skip
     return True
@@ -43,15 +45,16 @@ def record(
 
 def listing(store: Store, *, only_open: bool = False) -> list[Escalation]:
     query = select(
-        escalations.c.id, escalations.c.ods, escalations.c.home_name, escalations.c.ticket, escalations.c.reason,
+        escalations.c.id, escalations.c.ods, escalations.c.home_name, escalations.c.callback, escalations.c.ticket,
+        escalations.c.reason,
         escalations.c.status, escalations.c.created_at, escalations.c.closed_at,
     ).order_by(escalations.c.created_at, escalations.c.id)  # fmt: skip
     if only_open:
         query = query.where(escalations.c.status == "open")
     with store.engine.connect() as connection:
         return [
-            Escalation(row.id, row.ods, row.home_name, row.ticket, row.reason, row.status, aware(row.created_at),
-                       aware(row.closed_at) if row.closed_at else None)
+            Escalation(row.id, row.ods, row.home_name, row.callback, row.ticket, row.reason, row.status,
+                       aware(row.created_at), aware(row.closed_at) if row.closed_at else None)
             for row in connection.execute(query)
         ]  # fmt: skip
 

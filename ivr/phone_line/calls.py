@@ -20,7 +20,7 @@ from ivr.engine import flow
 from ivr.engine.state import CallState
 from ivr.engine.turn import Escalate, Input, Milestone, SendSms, TextOutcome, Turn
 from ivr.homes import escalations, notice
-from ivr.homes.directory import Directory, Home
+from ivr.homes.directory import Association, Directory, Home
 from ivr.phone import caller_id, mask
 from ivr.phone_line import twiml
 from ivr.phone_line.tokens import Sealer
@@ -43,6 +43,7 @@ class LineConfig:
     limits: TextLimits
     escalation_contact: str | None
     crown_dependency_mobiles: bool
+    association: Association
 
 
 class GuardedDirectory:
@@ -97,7 +98,8 @@ class Calls:
         except StoreError:  # no notice is better than no answer
             log.exception("call %s: the notice could not be read", call_sid)
             today = None
-        turn, state = flow.start(self.content, self.directory, caller=number, notice=today.text if today else None)
+        turn, state = flow.start(self.content, self.directory, caller=number, notice=today.text if today else None,
+                                 association=self.config.association)  # fmt: skip
 
         def record(still_wanted: Callable[[], bool]) -> None:
             with self.store.transaction() as tx:
@@ -122,13 +124,14 @@ class Calls:
             log.warning("call %s: a token that does not open; starting again at the main menu", call_sid)
             state = CallState(node="")
         turn, state = flow.advance(self.content, self.directory, state, given,
-                                   crown_dependency_mobiles=self.config.crown_dependency_mobiles)  # fmt: skip
+                                   crown_dependency_mobiles=self.config.crown_dependency_mobiles,
+                                   association=self.config.association)  # fmt: skip
         return self.finish(call_sid, caller_id(caller), turn, state)
 
     def finish(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> str:
         """Write what the turn asked for, word how it went, and give the TwiML with the next sealed URLs."""
         outcomes = self.write(call_sid, caller, turn, state) if _asks_for_writes(turn) else {}
-        turn, state = flow.settle(self.content, turn, state, outcomes)
+        turn, state = flow.settle(self.content, turn, state, outcomes, association=self.config.association)
         token = self.sealer.seal(state, call_sid)
         action = f"{self.config.base_url}/voice/turn/{token}"
         return twiml.render(turn, twiml.Urls(action=action, silence=f"{action}/silence"), self.config.voice)
@@ -141,7 +144,11 @@ class Calls:
             outcomes: dict[str, TextOutcome] = {}
             with self.store.transaction() as tx:
                 for step in turn:
-                    if isinstance(step, SendSms):
+                    if isinstance(step, SendSms) and step.follow_up:
+                        # The rest of the script rides on the first text's allowance: the caps count requests.
+                        first_queued = "queued" in outcomes.values()
+                        outcomes[step.purpose] = self.follow_up(tx, call_sid, step, state) if first_queued else "limit"
+                    elif isinstance(step, SendSms):
                         outcomes[step.purpose] = self.queue(tx, call_sid, caller, step, state)
                         if outcomes[step.purpose] == "queued":
                             tx.milestone(key, "text_queued", step.purpose)
@@ -161,7 +168,7 @@ class Calls:
     def queue(self, tx: Transaction, call_sid: str, caller: str | None, step: SendSms, state: CallState) -> TextOutcome:
         """The text goes to the outbox within the caps; a worker sends it, never the webhook."""
         body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address(),
-                       ticket=step.ticket, reason=step.reason)  # fmt: skip
+                       ticket=step.ticket, reason=step.reason, association=self.config.association)  # fmt: skip
         outcome = queue_within_caps(
             tx, self.config.limits, key=outbox.call_text_key(call_sid, step.purpose), call_sid=call_sid,
             purpose=step.purpose, to=step.to, body=body, caller_hash=self.caller_hash(caller),
@@ -169,20 +176,28 @@ class Calls:
         log.info("call %s: text %r to %s: %s", call_sid, step.purpose, mask(step.to), outcome)
         return outcome
 
+    def follow_up(self, tx: Transaction, call_sid: str, step: SendSms, state: CallState) -> TextOutcome:
+        body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address(),
+                       association=self.config.association)  # fmt: skip
+        tx.enqueue_text(key=outbox.call_text_key(call_sid, step.purpose), call_sid=call_sid, purpose=step.purpose,
+                        to=step.to, body=body, capped=False)  # fmt: skip
+        return "queued"
+
     def escalate(self, tx: Transaction, call_sid: str, step: Escalate) -> None:
         """Record the ticket, and text the care association's contact: a notice, not counted against the caps."""
         home = self.directory.home(step.ods) if step.ods else None
         name = home.name if home else None
         key = f"call:{call_sid}:escalation:{step.ticket}"
         added = escalations.record(tx, key=key, call_sid=call_sid, ods=step.ods, home_name=name,
-                                   ticket=step.ticket, reason=step.reason)  # fmt: skip
+                                   ticket=step.ticket, reason=step.reason, callback=step.callback)  # fmt: skip
         contact = self.config.escalation_contact
         if added and contact:
             body = compose(self.content, "escalation_notice", ods=step.ods, ticket=step.ticket, reason=step.reason,
-                           home=name)  # fmt: skip
+                           home=name, callback=step.callback, association=self.config.association)  # fmt: skip
             tx.enqueue_text(key=key, call_sid=call_sid, purpose="escalation_notice", to=contact, body=body,
                             capped=False)  # fmt: skip
-        log.info("call %s: escalation for %s %s%s", call_sid, "a known home" if step.ods else "an unknown home",
+        log.info("call %s: escalation for %s, to ring back on %s, %s%s", call_sid,
+                 "a known home" if step.ods else "an unknown home", mask(step.callback),
                  "recorded" if added else "already recorded",
                  "" if contact else "; IVR_ESCALATION_CONTACT is not set, so no text")  # fmt: skip
 

@@ -23,6 +23,7 @@ class TwilioVoice:
     name: str = "Polly.Amy-Neural"
     language: str = "en-GB"
     slow_rate: str = "80%"
+    helpdesk: str = "Polly.Brian-Neural"  # the helpdesk's voice in the role-play: a second neural voice
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,12 @@ def _gather(ask: Ask, action: str, voice: TwilioVoice) -> Gather:
 
 
 def _say(target: VoiceResponse | Gather, step: Say, voice: TwilioVoice) -> None:
+    name = voice.helpdesk if step.voice == "helpdesk" else voice.name
     if step.slow:
-        say = target.say(voice=voice.name, language=voice.language)
+        say = target.say(voice=name, language=voice.language)
         say.prosody(step.text, rate=voice.slow_rate)
     else:
-        target.say(step.text, voice=voice.name, language=voice.language)
+        target.say(step.text, voice=name, language=voice.language)
 
 
 def apology(helpdesk_spoken: str, voice: TwilioVoice, sorry: str, number: str, goodbye: str) -> str:

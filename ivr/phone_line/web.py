@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr.content.model import Content
 from ivr.engine.turn import Silence
-from ivr.homes.directory import Directory
+from ivr.homes.directory import Association, Directory
 from ivr.homes.directory_store import StoreDirectory
 from ivr.line import Line
 from ivr.phone import mask
@@ -67,16 +67,20 @@ class PhoneLine:
         caller_hash = CallerHash(derive_key(line.secret_key, CALLER_HASH_LABEL, 32))
         config = LineConfig(
             base_url=settings.public_base_url or "",
-            voice=twiml.TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate),
+            voice=twiml.TwilioVoice(
+                settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate,
+                settings.twilio_roleplay_voice,
+            ),
             limits=limits,
             escalation_contact=settings.escalation_contact,
             crown_dependency_mobiles=settings.crown_dependency_mobiles,
+            association=association(settings),
         )
         sealer = Sealer(line.secret_key, line.previous_secret_key)
         deadline = Deadline(settings.database_deadline_seconds)
         return cls(
             calls=Calls(content, store, directory or StoreDirectory(store), config, sealer, caller_hash, deadline),
-            texts=InboundTexts(content, store, limits, caller_hash),
+            texts=InboundTexts(content, store, limits, caller_hash, association(settings)),
             store=store,
             deadline=deadline,
             validator=RequestValidator(token),
@@ -103,6 +107,11 @@ def text_limits(settings: Settings) -> TextLimits:
         total=settings.sms_daily_total,
         crown_dependency_mobiles=settings.crown_dependency_mobiles,
     )
+
+
+def association(settings: Settings) -> Association:
+    """Whom callers are told to contact, as plain values: the engine and the texts read no settings."""
+    return Association(settings.association_name, settings.association_phone, settings.association_email)
 
 
 def check_signature_settings(settings: Settings) -> None:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr import speech
+from ivr.content import roleplay
 from ivr.content.model import Content
 from ivr.content.outline import utterances
-from ivr.rehearsal import roleplay
+from ivr.engine.call import association_values
+from ivr.homes.directory import Association
 from ivr.rehearsal.synthesis import RehearsalVoice, Synthesizer, Voices, wav_seconds
 
 EXAMPLE_ODS = "VL15A"  # the README's example code; personalised prompts are heard with it
@@ -39,8 +41,13 @@ class Exported:
     seconds: float  # of speech in all
 
 
-def prompts(content: Content, voices: Voices, ods: str = EXAMPLE_ODS) -> Iterator[Prompt]:
-    """Every prompt of the call, then each scenario's role-play lines in their own voices."""
+def prompts(
+    content: Content, voices: Voices, ods: str = EXAMPLE_ODS, association: Association | None = None
+) -> Iterator[Prompt]:
+    """Every prompt of the call, then each scenario's role-play lines in their own voices.
+
+    `association` is the care association as configured, so its name and contact are heard as on a call.
+    """
     values = speech.placeholder_values(
         content.keys.step_keys(),
         content.meta.helpdesk_number,
@@ -56,9 +63,10 @@ def prompts(content: Content, voices: Voices, ods: str = EXAMPLE_ODS) -> Iterato
         "candidate": speech.nato(ods, phrases.nato_letter, phrases.nato_digit),
         "candidate_name": EXAMPLE_HOME,
         "home": EXAMPLE_HOME,
-    }
+        "callback": speech.mobile_grouped(EXAMPLE_MOBILE),
+    } | association_values(content, association or Association())
     for node_id, text in utterances(content):
-        yield Prompt(node_id, text.format(**values), voices.companion)
+        yield Prompt(node_id, " ".join(text.format(**values).split()), voices.companion)
     for node_id, node in content.scenarios():
         for beat in roleplay.script(content, node.scenario or 0):
             if isinstance(beat, roleplay.Cue):

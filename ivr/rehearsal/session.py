@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, Protocol, assert_never
 
-try:  # POSIX terminals; on Windows the operator commands must still import (see _console_key)
+try:  # POSIX terminals; on Windows the operator commands must still import (see _console_char)
     import termios
     import tty
 except ImportError:
@@ -27,6 +27,7 @@ else:
     HAS_TERMIOS = True
 
 from ivr.content.model import Content
+from ivr.content.roleplay import Beat, Cue, YourTurn
 from ivr.engine import flow
 from ivr.engine.turn import (
     Ask,
@@ -42,10 +43,9 @@ from ivr.engine.turn import (
     TextOutcome,
     Turn,
 )
-from ivr.homes.directory import Directory
+from ivr.homes.directory import Association, Directory
 from ivr.phone import mask
 from ivr.rehearsal.player import Playback, Quiet
-from ivr.rehearsal.roleplay import Beat, Cue, YourTurn
 from ivr.rehearsal.speaker import Speaker
 from ivr.rehearsal.synthesis import RehearsalVoice, Voices
 from ivr.texts.compose import compose
@@ -117,9 +117,13 @@ class Rehearsal:
         speaker: Speaker | None = None,
         voices: Voices | None = None,
         crown_dependency_mobiles: bool = False,
+        association: Association | None = None,
+        notice: str | None = None,
     ) -> None:
         self.content = content
         self.directory = directory
+        self.association = association or Association()
+        self.notice = notice  # the operator's notice of the day, said after the greeting as on the phone
         self.show = show
         self.ods = ods
         self.slow = slow
@@ -129,7 +133,8 @@ class Rehearsal:
         self.lines: list[Line] = []
 
     def run(self, keypad: Keypad) -> list[Line]:
-        turn, state = self.settled(*flow.start(self.content, self.directory, ods=self.ods, slow=self.slow))
+        turn, state = self.settled(*flow.start(self.content, self.directory, ods=self.ods, slow=self.slow,
+                                               notice=self.notice, association=self.association))  # fmt: skip
         while True:
             ask, pressed = self.render(turn, state, keypad)
             if ask is None or pressed == "q":
@@ -139,14 +144,15 @@ class Rehearsal:
                 return self.lines
             self.emit(Line("caller", describe(given)))
             crown = self.crown_dependency_mobiles
-            turn, state = self.settled(
-                *flow.advance(self.content, self.directory, state, given, crown_dependency_mobiles=crown)
-            )
+            association = self.association
+            advanced = flow.advance(self.content, self.directory, state, given, crown_dependency_mobiles=crown,
+                                    association=association)  # fmt: skip
+            turn, state = self.settled(*advanced)
 
     def settled(self, turn: Turn, state: flow.CallState) -> tuple[Turn, flow.CallState]:
         """Nothing is really sent in a rehearsal: every text asked for is shown, as if queued."""
         outcomes: dict[str, TextOutcome] = {step.purpose: "queued" for step in turn if isinstance(step, SendSms)}
-        return flow.settle(self.content, turn, state, outcomes)
+        return flow.settle(self.content, turn, state, outcomes, association=self.association)
 
     def render(self, turn: Turn, state: flow.CallState, keypad: Keypad) -> tuple[Ask | None, str | None]:
         """Show and speak a turn: what it waits for (None when the call has ended), and a key pressed meanwhile."""
@@ -154,10 +160,10 @@ class Rehearsal:
         pressed: str | None = None  # once a key cuts in, the rest of the turn goes unsaid, as on the phone
         for step in turn:
             match step:
-                case Say(text=text, slow=slow):
+                case Say(text=text, slow=slow, voice=voice):
                     if pressed is None:
-                        self.emit(Line("companion", text))
-                        pressed = self.hear(text, keypad, slow=slow)
+                        self.emit(Line(voice, text))
+                        pressed = self.hear(text, keypad, slow=slow, helpdesk=voice == "helpdesk")
                 case Pause(seconds=seconds):
                     if pressed is None and self.speaker is not None and self.speaker.active:
                         pressed = keypad.listen(Quiet(seconds))  # a pause is heard, not read
@@ -165,10 +171,11 @@ class Rehearsal:
                     waiting = step
                 case SendSms(purpose=purpose, to=to, ods=ods):
                     body = compose(self.content, purpose, ods=ods, mailbox=state.mailbox_address(),
-                                   ticket=step.ticket, reason=step.reason)  # fmt: skip
+                                   ticket=step.ticket, reason=step.reason, association=self.association)  # fmt: skip
                     self.emit(Line("text", f"To {mask(to)}: {body}"))
-                case Escalate(ticket=ticket, reason=reason):
-                    self.emit(Line("text", f"To the care association: ticket {ticket} ({reason})"))
+                case Escalate(ticket=ticket, reason=reason, ods=ods, callback=callback):
+                    self.emit(Line("text", f"To the care association: ticket {ticket} ({reason}), "
+                                           f"home {ods or '(not known)'}, ring back on {mask(callback)}"))
                 case Milestone():
                     pass  # counted on the phone; a rehearsal keeps no counts
                 case Hangup():
@@ -178,10 +185,10 @@ class Rehearsal:
                     assert_never(step)
         return waiting, pressed
 
-    def hear(self, text: str, keypad: Keypad, *, slow: bool) -> str | None:
+    def hear(self, text: str, keypad: Keypad, *, slow: bool, helpdesk: bool = False) -> str | None:
         if self.speaker is None or self.voices is None:
             return None
-        voice = self.voices.slow if slow else self.voices.companion
+        voice = self.voices.helpdesk if helpdesk else self.voices.slow if slow else self.voices.companion
         return self.speaker.say(text, voice, keypad.listen)
 
     def emit(self, line: Line) -> None:
@@ -252,7 +259,8 @@ def transcript(lines: Iterable[Line]) -> str:
         "companion": "Companion", "caller": "Caller", "text": "Text", "end": "End",
         "helpdesk": "Helpdesk", "you": "You", "suggested": "Suggested",
     }  # fmt: skip
-    return "\n".join(f"{labels[line.who]}: {line.text}" for line in lines)
+    # A suggested answer speaks for itself ("Suggested answer: ..."): a label would say it twice.
+    return "\n".join(line.text if line.who == "suggested" else f"{labels[line.who]}: {line.text}" for line in lines)
 
 
 class TerminalKeypad:
@@ -295,7 +303,14 @@ class TerminalKeypad:
         return None
 
     def answer(self, seconds: float) -> str | None:
-        return self._key(seconds)
+        """Any key ends the turn (Enter, space, a letter: whatever a person reaches for), q stops."""
+        deadline = time.monotonic() + seconds
+        with _cbreak() as fd:
+            while (left := deadline - time.monotonic()) > 0:
+                char = _poll_char(fd, left)
+                if char is not None:
+                    return _keypad_key(char) or char
+        return None
 
     def _key(self, timeout: float) -> str | None:
         """One keypad key (or 'q'), or None after `timeout` seconds with nothing pressed."""
@@ -330,15 +345,21 @@ def _cbreak() -> Iterator[int]:
 
 def _poll_key(fd: int, timeout: float) -> str | None:
     """A keypad key or 'q' typed within `timeout` seconds; other characters are ignored."""
+    char = _poll_char(fd, timeout)
+    return _keypad_key(char) if char is not None else None
+
+
+def _poll_char(fd: int, timeout: float) -> str | None:
+    """Any character typed within `timeout` seconds (Enter is one too)."""
     if not HAS_TERMIOS:
-        return _console_key(timeout)
+        return _console_char(timeout)
     ready, _, _ = select.select([fd], [], [], timeout)
     if not ready:
         return None
-    return _keypad_key(os.read(fd, 1).decode(errors="ignore"))
+    return os.read(fd, 1).decode(errors="ignore") or "\x04"  # end of input: as if q
 
 
-def _console_key(timeout: float) -> str | None:
+def _console_char(timeout: float) -> str | None:
     if sys.platform == "win32":
         import msvcrt
 
@@ -347,7 +368,7 @@ def _console_key(timeout: float) -> str | None:
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.01)
-        return _keypad_key(msvcrt.getwch())
+        return msvcrt.getwch()
     raise RuntimeError("no way to read single keys on this system: use --keys")
 
 

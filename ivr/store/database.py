@@ -128,6 +128,7 @@ escalations = Table(
     Column("call_sid", String(64)),
     Column("ods", String(5)),
     Column("home_name", String(200)),
+    Column("callback", String(16)),  # E.164: the home's registered landline, or a number the caller keyed
     Column("ticket", String(15), nullable=False),
     Column("reason", String(16), nullable=False),
     Column("status", String(8), nullable=False),  # open | closed

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ivr import gsm7
 from ivr.content.checks import HOME_NAME_LIMIT
-from ivr.content.model import Content, Reason, reason_words
+from ivr.content.model import Content, Reason, association_written, keyword_menu, reason_words
+from ivr.homes.directory import Association
+from ivr.phone import national_digits
 from ivr.speech import mailbox_address
 
 
@@ -17,12 +19,15 @@ def compose(
     ticket: str | None = None,
     reason: Reason | None = None,
     home: str | None = None,
+    callback: str | None = None,
+    association: Association | None = None,
 ) -> str:
     """The body of the text for `purpose`, with the home's details where they are known.
 
     `home` is the home's name as the directory has it; in a text it is cut to the length
-    the segment check allowed for.
+    the segment check allowed for. `association` is whom a caller is told to contact, from settings.
     """
+    association = association or Association()
     template = content.sms[purpose]
     phrases = content.phrases
     if mailbox is None and ods:
@@ -34,6 +39,9 @@ def compose(
         ticket=ticket or "",
         reason=reason_words(content, reason) if reason else "",
         home=_home(content, home, ods),
+        callback=national_digits(callback) if callback else phrases.callback_unknown_sms,
+        association=association_written(content, association.name, association.phone, association.email),
+        keywords=keyword_menu(content),
     )
 
 

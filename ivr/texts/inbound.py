@@ -7,6 +7,7 @@ from typing import Any
 
 from ivr.content.keywords import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from ivr.content.model import Content
+from ivr.homes.directory import Association
 from ivr.phone import mask, uk_mobile
 from ivr.store.database import Store
 from ivr.texts import outbox
@@ -19,9 +20,17 @@ log = logging.getLogger("ivr.texts.inbound")
 class InboundTexts:
     """Texts sent to the companion's number: keywords bring back a script; STOP and START are kept."""
 
-    def __init__(self, content: Content, store: Store, limits: TextLimits, caller_hash: CallerHash) -> None:
+    def __init__(
+        self,
+        content: Content,
+        store: Store,
+        limits: TextLimits,
+        caller_hash: CallerHash,
+        association: Association | None = None,
+    ) -> None:
         self.caller_hash = caller_hash
         self.content = content
+        self.association = association or Association()
         self.store = store
         self.limits = limits
         self.keywords = {word: name for name, template in content.sms.items() for word in template.keywords}
@@ -53,11 +62,15 @@ class InboundTexts:
         with self.store.transaction() as tx:  # through the outbox: paced, retried, counted within the caps
             # Over a cap: said in the log; no reply, so no text over the cap. The mobile asking is the
             # caller here, so its own allowance counts too.
-            queue_within_caps(
+            outcome = queue_within_caps(
                 tx, self.limits, key=f"sms:{form.get('MessageSid', '')}:{purpose}", call_sid=None, purpose=purpose,
                 to=sender, body=self.body(purpose), caller_hash=self.caller_hash(sender),
             )  # fmt: skip
+            second = self.content.sms[purpose].follow_up
+            if second is not None and outcome == "queued":  # the rest of the script, on the first's allowance
+                tx.enqueue_text(key=f"sms:{form.get('MessageSid', '')}:{second}", call_sid=None, purpose=second,
+                                to=sender, body=self.body(second), capped=False)  # fmt: skip
         return None
 
     def body(self, purpose: str) -> str:
-        return compose(self.content, purpose, ods=None)
+        return compose(self.content, purpose, ods=None, association=self.association)

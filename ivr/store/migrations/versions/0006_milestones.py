@@ -1,7 +1,7 @@
 """Milestones replace the stored call state: the state travels with the call in a sealed token.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 A call row keeps only what outlives the call (when it started and ended, how long, how it
 ended); what is worth counting is a milestone with no personal data in it. The downgrade
@@ -11,8 +11,8 @@ puts the state columns back, empty: a call under way during it starts again at t
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
