@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     # in data_dir; a real line must set it, the same for every process.
     secret_key: SecretStr | None = Field(default=None, description="The companion's root secret")
     validate_signature: bool = Field(default=True, description="Off only for local development")
+    # The digital officer's pages under /console; off where only the phone line should be reachable.
+    console: bool = Field(default=True, description="Serve the operator console under /console")
     # --- texts ---
     sms_per_second: float = Field(default=1.0, gt=0, le=100, description="Sending rate of the worker")
     sms_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries before a text is marked failed")
