@@ -224,7 +224,7 @@ def test_escalations_are_listed_masked_and_revealed_once_with_an_audit_line(sign
                  back="/console/escalations")  # fmt: skip
     assert "VL15A" in shown and "+447400123457" in shown
     [entry] = audit.recent(store)[:1]
-    assert (entry.user, entry.action) == (USER, "revealed") and str(number) in entry.subject
+    assert (entry.user, entry.action) == (USER, "showed") and str(number) in entry.subject
     again = signed_in.get("/console/escalations").get_data(as_text=True)
     assert "+447400123457" not in again  # masked again on the next page
 
@@ -329,7 +329,7 @@ def test_the_consoles_queries_on_sqlite_and_postgresql(upgraded: Store) -> None:
     for _ in range(accounts.MAX_FAILURES):
         accounts.sign_in(store, USER, "wrong")
     assert accounts.sign_in(store, USER, PASSWORD).locked_until is not None
-    audit.record(store, USER, "revealed", "x" * 500)
+    audit.record(store, USER, "showed", "x" * 500)
     assert audit.recent(store)[0].subject == "x" * 120
 
 

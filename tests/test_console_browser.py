@@ -135,7 +135,7 @@ def test_an_escalation_from_a_signed_call_is_closed_with_a_note(page: Page, base
     [closed] = escalations.listing(store)
     assert closed.status == "closed" and closed.closed_by == USER
     page.get_by_role("link", name="Audit log").click()
-    expect(page.get_by_role("row").filter(has_text="revealed")).to_contain_text(USER)
+    expect(page.get_by_role("row").filter(has_text="showed")).to_contain_text(USER)
 
 
 def test_a_failed_text_is_shown_with_twilios_reason_and_resent(page: Page, base: str, store: Store) -> None:

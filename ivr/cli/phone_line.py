@@ -110,6 +110,8 @@ def serve(host: str, port: int | None) -> None:
     click.echo(f"  Primary handler fails:   {base}/voice/fallback")
     click.echo(f"  Call status changes:     {base}/voice/status")
     click.echo(f"  A message comes in:      {base}/sms")
+    if settings.console:
+        click.echo(f"The operator console: {base}/console (accounts: `ivr console add-user NAME`)")
     drain = worker_for(settings, store)
     # The embedded default sends (or prints) texts from this process; a deployment runs `ivr worker`.
     threading.Thread(target=drain.run, name="outbox", daemon=True).start()

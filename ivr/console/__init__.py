@@ -31,7 +31,8 @@ def install(app: Flask, *, line: Line, store: Store, content: Content, limits: T
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=guard.IDLE,  # renewed on each request, so this is the idle limit
-        MAX_CONTENT_LENGTH=64 * 1024,  # the longest form is a note; Flask has no body limit by default
+        # The longest console form is a note; Twilio's posts are far smaller. Flask has no body limit by default.
+        MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.register_blueprint(blueprint)
 

@@ -158,7 +158,7 @@ def reveal() -> BaseResponse:
     item = request.form.get("item", "")
     if kind not in REVEALABLE or not item or len(item) > 40:
         abort(400, "Nothing to reveal.")
-    audit.record(current().store, g.user, "revealed", f"{REVEALABLE[kind]} {item}")
+    audit.record(current().store, g.user, "showed", f"{REVEALABLE[kind]} {item}")
     session["reveal"] = [f"{kind}:{item}"]
     return redirect(safe_next(request.form.get("back")) + f"#{kind}-{item}")
 
