@@ -46,7 +46,7 @@ def create_app(
     app.extensions[STORE] = store
     app.add_url_rule("/healthz", view_func=healthz)
     app.add_url_rule("/readyz", view_func=readyz)
-    PhoneLine.build(settings, content, store, directory).install(app)
+    PhoneLine.build(settings, line, content, store, directory).install(app)
     if settings.console:
         console.install(app, line=line, store=store, content=content, limits=text_limits(settings))
     return app

@@ -28,6 +28,7 @@ class Line:
     real: bool  # False: a local line, whose texts go to the console
     auth_token: str  # what Twilio signs its requests with
     secret_key: str  # the root secret later keys are derived from
+    previous_secret_key: str | None = None  # accepted while the secret changes
 
     def derive(self, label: str, length: int = 32) -> bytes:
         """A key for one purpose (HKDF-SHA256, RFC 5869, with `label` as its info), so no two uses share a key
@@ -59,7 +60,7 @@ def line_for(settings: Settings) -> Line:
     given = [name.removeprefix("a sender (").rstrip(")") for name, value in needs.items() if value]
     if not given:
         secret = settings.secret_key.get_secret_value() if settings.secret_key else local_secret(settings.data_dir)
-        return Line(real=False, auth_token=LOCAL_TOKEN, secret_key=secret)
+        return Line(real=False, auth_token=LOCAL_TOKEN, secret_key=secret, previous_secret_key=_previous(settings))
     missing = [name for name, value in needs.items() if not value]
     if not settings.secret_key:
         missing.append("IVR_SECRET_KEY")
@@ -69,7 +70,12 @@ def line_for(settings: Settings) -> Line:
             "set them all to send texts, or none to print texts here instead"
         )
     assert token is not None and settings.secret_key is not None  # checked just above
-    return Line(real=True, auth_token=token, secret_key=settings.secret_key.get_secret_value())
+    return Line(real=True, auth_token=token, secret_key=settings.secret_key.get_secret_value(),
+                previous_secret_key=_previous(settings))  # fmt: skip
+
+
+def _previous(settings: Settings) -> str | None:
+    return settings.secret_key_previous.get_secret_value() if settings.secret_key_previous else None
 
 
 def local_secret(data_dir: Path) -> str:

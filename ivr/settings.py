@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     # The one secret from which the companion's keys are derived. A local run makes one and keeps it
     # in data_dir; a real line must set it, the same for every process.
     secret_key: SecretStr | None = Field(default=None, description="The companion's root secret")
+    # While the secret changes: calls under way keep working on tokens sealed with the old one.
+    secret_key_previous: SecretStr | None = Field(default=None, description="The root secret before the last change")
     validate_signature: bool = Field(default=True, description="Off only for local development")
     # The digital officer's pages under /console; off where only the phone line should be reachable.
     console: bool = Field(default=True, description="Serve the operator console under /console")
@@ -185,7 +187,7 @@ class SettingsError(Exception):
 
 
 # Never echoed in an error: they hold passwords or keys.
-SENSITIVE = frozenset({"twilio_auth_token", "secret_key", "database_url"})
+SENSITIVE = frozenset({"twilio_auth_token", "secret_key", "secret_key_previous", "database_url"})
 
 
 def _aliases(field: str) -> list[str]:

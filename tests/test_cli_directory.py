@@ -14,10 +14,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy import insert, text
 
 from ivr.cli.main import main
-from ivr.engine.flow import CallState
 from ivr.homes import directory_store, escalations, notice
 from ivr.homes.directory import Home
-from ivr.store.database import Store, calls, now, outbox
+from ivr.store.database import Store, calls, milestones, now, outbox
 from ivr.store.database import escalations as escalations_table
 from tests.databases import open_store
 from tests.test_home_files import SIMPLE_BAD_REASONS
@@ -391,13 +390,13 @@ def test_the_callback_number_is_the_callers_mobile_else_the_homes_landline(ivr: 
 
 
 def add_call(store: Store, sid: str, days_old: float, scenarios: tuple[int, ...]) -> None:
+    """A call as the phone line records it: its record, and the milestones counted as it went."""
     stamp = now() - timedelta(days=days_old)
-    state = CallState(node="main", mobile="+447400123456", scenarios=scenarios).model_dump_json()
     with store.transaction() as tx:
-        tx.connection.execute(insert(calls).values(
-            call_sid=sid, state=state, answered_turn=3, response="<Response/>", status="completed",
-            created_at=stamp, updated_at=stamp,
-        ))  # fmt: skip
+        tx.connection.execute(insert(calls).values(call_sid=sid, status="completed", created_at=stamp,
+                                                   updated_at=stamp))  # fmt: skip
+        for kind, detail in [("call_started", ""), *(("scenario_reached", str(n)) for n in scenarios)]:
+            tx.connection.execute(insert(milestones).values(call_key=sid, kind=kind, detail=detail, at=stamp))
 
 
 def add_text(store: Store, key: str, days_old: float, status: str, purpose: str) -> None:
@@ -416,22 +415,22 @@ def test_purge_dry_run_then_purge_then_usage(ivr: Run, store: Store) -> None:
     add_text(store, "old-sent", 40, "sent", "checklist")
     add_text(store, "old-failed", 31, "failed", "checklist")
     add_text(store, "new", 1, "pending", "checklist")
-    assert ivr("usage").output == "No counts yet: they are kept as `ivr purge` removes old calls and texts.\n"
-    counts = ["  calls: 2", "  calls.scenario_1: 1", "  calls.scenario_3: 2", "  texts.failed.checklist: 1",
-              "  texts.sent.checklist: 1"]  # fmt: skip
+    # Calls are counted live, as milestones; texts as a purge removes them.
+    calls_counted = ["calls: 3", "calls.scenario_1: 1", "calls.scenario_2: 1", "calls.scenario_3: 2"]
+    assert ivr("usage").output.splitlines() == calls_counted
+    texts_counted = ["  texts.failed.checklist: 1", "  texts.sent.checklist: 1"]
 
     dry = ivr("purge", "--dry-run")
 
     assert dry.exit_code == 0, dry.output
     assert dry.output.splitlines() == [
         "Would remove 2 calls, 2 texts and 0 closed escalations older than 30 days.",
-        *counts,
+        *texts_counted,
     ]
-    assert "No counts yet" in ivr("usage").output
+    assert ivr("usage").output.splitlines() == calls_counted
 
     kept = ivr("purge", "--days", "45")
     assert kept.output == "Removed 0 calls, 0 texts and 0 closed escalations older than 45 days.\n"
-    assert "No counts yet" in ivr("usage").output
     assert ivr("purge", retention_days=50).output.startswith("Removed 0 calls")  # IVR_RETENTION_DAYS is the default
 
     done = ivr("purge", "--days", "30")
@@ -439,11 +438,11 @@ def test_purge_dry_run_then_purge_then_usage(ivr: Run, store: Store) -> None:
     assert done.exit_code == 0, done.output
     assert done.output.splitlines() == [
         "Removed 2 calls, 2 texts and 0 closed escalations older than 30 days.",
-        *counts,
+        *texts_counted,
     ]
     usage = ivr("usage")
     assert usage.exit_code == 0
-    assert usage.output.splitlines() == [line.strip() for line in counts]
+    assert usage.output.splitlines() == [*calls_counted, *(line.strip() for line in texts_counted)]
 
     again = ivr("purge")
     assert again.output == "Removed 0 calls, 0 texts and 0 closed escalations older than 30 days.\n"

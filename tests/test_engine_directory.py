@@ -7,7 +7,7 @@ from ivr.engine import flow
 from ivr.engine.flow import CallState
 from ivr.engine.turn import Digits, Escalate, Input, SendSms, Silence, Speech, Turn, words
 from ivr.homes.directory import Home, InMemoryDirectory
-from tests.test_engine import HOMES, LANDLINE
+from tests.test_engine import HOMES, LANDLINE, advance
 
 UNKNOWN = "+441522999999"
 
@@ -18,7 +18,7 @@ def call(content: Content, keys: list[Input], *, caller: str | None = UNKNOWN, n
     turn, state = flow.start(content, directory, caller=caller, notice=notice)
     turns = [turn]
     for given in keys:
-        turn, state = flow.advance(content, directory, state, given, crown_dependency_mobiles=crown)
+        turn, state = advance(content, directory, state, given, crown_dependency_mobiles=crown)
         turns.append(turn)
     return turns, state
 
@@ -97,7 +97,7 @@ def test_the_registered_mobile_is_offered_masked_on_a_call_from_the_homes_landli
     assert "the mobile registered for your home, the one ending 4, 5, 6." in offer
     assert "07400" not in offer and "1 2 3" not in offer
     sent = [step for step in turns[2] if isinstance(step, SendSms)]
-    assert sent == [SendSms(purpose="checklist", to="+447400123456", ods="VL15A")]
+    assert [(step.purpose, step.to, step.ods) for step in sent] == [("checklist", "+447400123456", "VL15A")]
     # Or another: the caller keys a different mobile, which is read back as usual.
     turns, _state = call(content, [Digits("5"), Digits("2"), Digits("07400123457#"), Digits("1")], caller=LANDLINE)
     assert words(turns[2]).startswith("Please key in your mobile number")
@@ -129,8 +129,9 @@ def test_an_escalation_is_taken_read_back_and_recorded(content: Content) -> None
     # The receipt by text carries the ticket, to the registered mobile offered.
     turns, _state = call(content, [*keys, Digits("1"), Digits("1")], caller=LANDLINE)
     sent = [step for step in turns[7] if isinstance(step, SendSms)]
-    assert sent == [SendSms(purpose="escalation_receipt", to="+447400123456", ods="VL15A", ticket="4455667",
-                            reason="leaver")]  # fmt: skip
+    assert [(step.purpose, step.to, step.ods, step.ticket, step.reason) for step in sent] == [
+        ("escalation_receipt", "+447400123456", "VL15A", "4455667", "leaver")
+    ]
 
 
 def test_a_short_ticket_number_is_asked_again(content: Content) -> None:
@@ -165,10 +166,10 @@ def test_keys_that_match_many_homes_go_to_the_unambiguous_entry(content: Content
     directory = InMemoryDirectory([*HOMES, *many])
     turn, state = flow.start(content, directory, caller=UNKNOWN)
     for given in (Digits("1"), Digits("5152")):
-        turn, state = flow.advance(content, directory, state, given)
+        turn, state = advance(content, directory, state, given)
     assert words(turn).startswith("Those keys match too many homes to read out.")
     assert "press two keys" in words(turn) and state.candidates == ()
-    turn, state = flow.advance(content, directory, state, Digits("53105022"))  # L 1 5 B
+    turn, state = advance(content, directory, state, Digits("53105022"))  # L 1 5 B
     assert "L for Lima, the number 1, the number 5, B for Bravo? That is Home VL15B." in words(turn)
 
 
@@ -180,5 +181,5 @@ def test_four_matching_homes_are_still_read_back(content: Content) -> None:
     assert len(matches) == 4, matches
     turn, state = flow.start(content, directory, caller=UNKNOWN)
     for given in (Digits("1"), Digits("5152")):
-        turn, state = flow.advance(content, directory, state, given)
+        turn, state = advance(content, directory, state, given)
     assert words(turn).startswith("Is your O D S code") and len(state.candidates) == 4

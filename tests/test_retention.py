@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, insert, select
 
-from ivr.engine.flow import CallState
 from ivr.homes import directory_store, notice
 from ivr.homes.directory import Home
 from ivr.store import retention
@@ -18,6 +17,7 @@ from ivr.store.database import (
     care_homes,
     escalations,
     home_landlines,
+    milestones,
     notices,
     opt_outs,
     outbox,
@@ -38,16 +38,16 @@ def ago(days: float, **more: float) -> datetime:
     return NOW - timedelta(days=days, **more)
 
 
-def state(*scenarios: int) -> str:
-    return CallState(node="goodbye", ods="VLC01", mobile="+447400123456", scenarios=scenarios).model_dump_json()
-
-
-def add_call(store: Store, sid: str, created: datetime, call_state: str) -> None:
+def add_call(store: Store, sid: str, created: datetime, *scenarios: int) -> None:
+    """A call as the phone line records it: its record, and the milestones counted as it went."""
     with store.transaction() as tx:
         tx.connection.execute(insert(calls).values(
-            call_sid=sid, state=call_state, answered_turn=4, response="<Response/>", status="completed",
-            duration_seconds=95, created_at=created, updated_at=created, ended_at=created,
+            call_sid=sid, status="completed", duration_seconds=95, created_at=created, updated_at=created,
+            ended_at=created,
         ))  # fmt: skip
+        reached = [("scenario_reached", str(number)) for number in scenarios]
+        for kind, detail in [("call_started", ""), *reached]:
+            tx.connection.execute(insert(milestones).values(call_key=sid, kind=kind, detail=detail, at=created))
 
 
 def add_text(store: Store, key: str, created: datetime, status: str, purpose: str) -> None:
@@ -88,13 +88,13 @@ def daily_counts(store: Store) -> set[tuple[Any, ...]]:
 @pytest.fixture()
 def filled(upgraded: Store) -> Store:
     """Old and recent calls, texts and escalations, and what a purge must never touch; kept: 30 days."""
-    add_call(upgraded, "CA-old-1", ago(40), state(1, 3))
-    add_call(upgraded, "CA-old-2", ago(40, hours=1), state(3))
-    add_call(upgraded, "CA-old-3", ago(35), '{"node": "main"}')  # an older release's state: no scenarios
-    add_call(upgraded, "CA-old-4", ago(31), '{"scenarios": [2, "4", null]}')  # only whole numbers are scenarios
-    add_call(upgraded, "CA-old-5", ago(30, seconds=1), "not JSON at all")
-    add_call(upgraded, "CA-recent", ago(29, hours=23), state(2))
-    add_call(upgraded, "CA-today", ago(0), state(1))
+    add_call(upgraded, "CA-old-1", ago(40), 1, 3)
+    add_call(upgraded, "CA-old-2", ago(40, hours=1), 3)
+    add_call(upgraded, "CA-old-3", ago(35))
+    add_call(upgraded, "CA-old-4", ago(31), 2)
+    add_call(upgraded, "CA-old-5", ago(30, seconds=1))
+    add_call(upgraded, "CA-recent", ago(29, hours=23), 2)
+    add_call(upgraded, "CA-today", ago(0), 1)
     add_text(upgraded, "old-sent", ago(40), "sent", "checklist")
     add_text(upgraded, "old-failed", ago(40), "failed", "checklist")
     add_text(upgraded, "old-notice", ago(35), "sent", "escalation_notice")
@@ -111,16 +111,16 @@ def filled(upgraded: Store) -> Store:
     return upgraded
 
 
-EXPECTED_COUNTS = {
-    "calls": 5,
-    "calls.scenario_1": 1,
-    "calls.scenario_2": 1,
-    "calls.scenario_3": 2,
+# What a purge of `filled` counts as it removes: texts and escalations (calls are milestones already).
+PURGED_COUNTS = {
     "escalations.refused": 1,
     "texts.failed.checklist": 1,
     "texts.sent.checklist": 1,
     "texts.sent.escalation_notice": 1,
 }
+# The calls of `filled`, counted live from their milestones, whatever has been purged.
+CALL_COUNTS = {"calls": 7, "calls.scenario_1": 2, "calls.scenario_2": 2, "calls.scenario_3": 2}
+EXPECTED_COUNTS = CALL_COUNTS | PURGED_COUNTS
 
 
 def test_purge_removes_only_what_is_older_than_the_period(filled: Store) -> None:
@@ -128,7 +128,7 @@ def test_purge_removes_only_what_is_older_than_the_period(filled: Store) -> None
 
     done = retention.purge(filled, days=30)
 
-    assert done == Purged(calls=5, texts=3, escalations=1, counts=EXPECTED_COUNTS)
+    assert done == Purged(calls=5, texts=3, escalations=1, counts=PURGED_COUNTS)
     assert column(filled, calls, "call_sid") == ["CA-recent", "CA-today"]
     assert column(filled, outbox, "idempotency_key") == ["recent-sent", "today-pending"]
     assert column(filled, escalations, "idempotency_key") == ["closed-lately", "open-long-ago"]
@@ -145,16 +145,9 @@ def test_purge_keeps_anonymous_counts_by_the_day_of_each_call_and_text(filled: S
     assert retention.usage(filled) == EXPECTED_COUNTS
     day = ago(40).date()
     assert daily_counts(filled) == {
-        (day, "calls", 2),  # CA-old-1 and CA-old-2, an hour apart on the same day
-        (day, "calls.scenario_1", 1),
-        (day, "calls.scenario_3", 2),
         (day, "texts.sent.checklist", 1),
         (day, "texts.failed.checklist", 1),
-        (ago(35).date(), "calls", 1),
         (ago(35).date(), "texts.sent.escalation_notice", 1),
-        (ago(31).date(), "calls", 1),
-        (ago(31).date(), "calls.scenario_2", 1),
-        (ago(30).date(), "calls", 1),
         (ago(60).date(), "escalations.refused", 1),  # counted on the day it was received
     }
 
@@ -172,8 +165,8 @@ def test_purging_twice_counts_each_call_once(filled: Store) -> None:
 
 def test_a_later_purge_adds_to_the_counts_of_a_day_already_counted(upgraded: Store) -> None:
     morning, evening = datetime(2025, 2, 1, 9, 0, tzinfo=UTC), datetime(2025, 2, 1, 20, 0, tzinfo=UTC)
-    add_call(upgraded, "CA-morning", morning, state(1))
-    add_call(upgraded, "CA-evening", evening, state(1, 2))
+    add_call(upgraded, "CA-morning", morning, 1)
+    add_call(upgraded, "CA-evening", evening, 1, 2)
     add_text(upgraded, "morning", morning, "sent", "checklist")
     add_text(upgraded, "evening", evening, "sent", "checklist")
     cutoff_between = (NOW - datetime(2025, 2, 1, 12, 0, tzinfo=UTC)).days  # 58 days: midday on 1 February
@@ -186,12 +179,10 @@ def test_a_later_purge_adds_to_the_counts_of_a_day_already_counted(upgraded: Sto
     second = retention.purge(upgraded, days=30)
 
     assert (second.calls, second.texts) == (1, 1)
-    assert daily_counts(upgraded) == {
-        (date(2025, 2, 1), "calls", 2),
-        (date(2025, 2, 1), "calls.scenario_1", 2),
-        (date(2025, 2, 1), "calls.scenario_2", 1),
-        (date(2025, 2, 1), "texts.sent.checklist", 2),
-    }
+    assert daily_counts(upgraded) == {(date(2025, 2, 1), "texts.sent.checklist", 2)}
+    assert retention.usage(upgraded) == {
+        "calls": 2, "calls.scenario_1": 2, "calls.scenario_2": 1, "texts.sent.checklist": 2,
+    }  # fmt: skip
 
 
 def test_a_dry_run_removes_nothing_and_counts_nothing(filled: Store) -> None:
@@ -199,9 +190,9 @@ def test_a_dry_run_removes_nothing_and_counts_nothing(filled: Store) -> None:
 
     dry = retention.purge(filled, days=30, dry_run=True)
 
-    assert dry == Purged(calls=5, texts=3, escalations=1, counts=EXPECTED_COUNTS)
+    assert dry == Purged(calls=5, texts=3, escalations=1, counts=PURGED_COUNTS)
     assert everything(filled) == before
-    assert retention.usage(filled) == {}
+    assert retention.usage(filled) == CALL_COUNTS
     assert retention.purge(filled, days=30) == dry  # what it said would go, went
 
 
@@ -209,10 +200,7 @@ def test_a_longer_period_keeps_more(filled: Store) -> None:
     done = retention.purge(filled, days=38)
 
     assert (done.calls, done.texts, done.escalations) == (2, 2, 1)
-    assert done.counts == {
-        "calls": 2, "calls.scenario_1": 1, "calls.scenario_3": 2, "escalations.refused": 1,
-        "texts.failed.checklist": 1, "texts.sent.checklist": 1,
-    }  # fmt: skip
+    assert done.counts == {"escalations.refused": 1, "texts.failed.checklist": 1, "texts.sent.checklist": 1}
     assert column(filled, calls, "call_sid") == ["CA-old-3", "CA-old-4", "CA-old-5", "CA-recent", "CA-today"]
 
 

@@ -71,7 +71,7 @@ def test_unsigned_or_forged_requests_get_403_without_twiml(
 ) -> None:
     client = _app(tmp_path, content).test_client()
     headers = {} if signature is None else {"X-Twilio-Signature": signature}
-    for path in ("/voice", "/voice/turn/0", "/voice/turn/0/silence", "/voice/status", "/voice/fallback"):
+    for path in ("/voice", "/voice/turn/AbC", "/voice/turn/AbC/silence", "/voice/status", "/voice/fallback"):
         reply = client.post(path, data=data, headers=headers)
         assert reply.status_code == 403, (case, path)
         assert reply.get_data() == b"", case

@@ -25,6 +25,7 @@ from ivr.texts.sending import ConsoleSender, TwilioSender, Worker, WorkerSetting
 from tests.web_support import (
     LANDLINE,
     REAL_LINE,
+    Caller,
     FlaskTransport,
     add_home,
     assert_valid_messaging_twiml,
@@ -378,10 +379,11 @@ def test_stop_then_a_send_is_refused_then_start(client_app: Any, store: Store) -
     assert "<Message" not in inbound(client_app, "checklist", "SM6") and rows(store) == []
     sid = "CA" + "9" * 32
     base = {"CallSid": sid, "From": "+441522123456", "To": "+443300000000"}
-    post(client_app, "/voice", base)
-    post(client_app, "/voice/turn/0", {**base, "Digits": "5"})
-    post(client_app, "/voice/turn/1", {**base, "Digits": "07400123456"})
-    status, body = post(client_app, "/voice/turn/2", {**base, "Digits": "1"})
+    caller = Caller(client_app, base)
+    caller.start()
+    caller.press("5")
+    caller.press("07400123456")
+    status, body = caller.press("1")
     assert status == 200 and "asked us not to send it texts" in body and rows(store) == []
     assert_valid_twiml(body)
     assert "back on" in inbound(client_app, "Start", "SM7")
@@ -392,10 +394,11 @@ def test_daily_cap_per_mobile_is_explained_to_the_caller(client_app: Any, store:
     for call in range(3):
         sid = f"CA{call:032d}"
         base = {"CallSid": sid, "From": "+441522123456", "To": "+443300000000"}
-        post(client_app, "/voice", base)
-        post(client_app, "/voice/turn/0", {**base, "Digits": "5"})
-        post(client_app, "/voice/turn/1", {**base, "Digits": "07400123456"})
-        status, body = post(client_app, "/voice/turn/2", {**base, "Digits": "1"})
+        caller = Caller(client_app, base)
+        caller.start()
+        caller.press("5")
+        caller.press("07400123456")
+        status, body = caller.press("1")
         assert status == 200
     assert "cannot send any more texts today" in body
     assert len(rows(store)) == 2
@@ -507,21 +510,21 @@ def test_a_second_text_of_a_kind_on_one_call_is_explained_not_dropped(store: Sto
     assert [row["to_number"] for row in rows(store)] == [MOBILE]
 
 
-def test_a_text_already_queued_while_the_caller_keys_a_number_is_still_refused(
-    store: Store, content: Content
-) -> None:
-    """The check before sending stands too: the outbox's key for the call and purpose is the truth."""
+def test_a_text_already_queued_for_the_call_is_not_queued_again(store: Store, content: Content) -> None:
+    """The outbox's key for the call and purpose is the truth: a text already there (as a retried request
+    finds it) is not sent twice, and the caller is told it is on its way, as the first request was."""
     client = app_with(store, content)
     sid = "CA" + "8" * 32
     base = {"CallSid": sid, "From": LANDLINE, "To": "+443300000000"}
-    post(client, "/voice", base)
-    post(client, "/voice/turn/0", {**base, "Digits": "5"})
-    post(client, "/voice/turn/1", {**base, "Digits": "07400987654"})  # read back for confirmation
+    caller = Caller(client, base)
+    caller.start()
+    caller.press("5")
+    caller.press("07400987654")  # read back for confirmation
     with store.transaction() as tx:  # meanwhile the same call's checklist text reached the outbox
         tx.enqueue_text(key=outbox.call_text_key(sid, "checklist"), call_sid=sid, purpose="checklist", to=MOBILE,
                         body="checklist")  # fmt: skip
-    status, body = post(client, "/voice/turn/2", {**base, "Digits": "1"})
-    assert status == 200 and "That text is already on its way from this call" in body
+    status, body = caller.press("1")
+    assert status == 200 and "The text is on its way" in body
     assert_valid_twiml(body)
     assert [row["to_number"] for row in rows(store)] == [MOBILE]
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlalchemy import inspect
 
 from ivr.app import create_app
 from ivr.content.model import Content
 from ivr.settings import Settings
-from ivr.store.database import DuplicateCall, Store, calls, outbox
-from tests.web_support import REAL_LINE, FlaskTransport, add_home, sign
+from ivr.store.database import Store, calls, milestones, outbox
+from tests.web_support import REAL_LINE, Caller, add_home, next_path
 
 
 def test_the_migration_chain_creates_the_tables_and_runs_twice(upgraded: Store) -> None:
@@ -22,23 +21,16 @@ def test_the_migration_chain_creates_the_tables_and_runs_twice(upgraded: Store) 
     assert upgraded.ping()
 
 
-def test_a_call_is_created_once(upgraded: Store) -> None:
+def test_a_call_is_recorded_once_and_each_milestone_counted_once(upgraded: Store) -> None:
     with upgraded.transaction() as tx:
-        tx.create_call("CA1", "{}", "<Response/>")
-    with pytest.raises(DuplicateCall), upgraded.transaction() as tx:
-        tx.create_call("CA1", "{}", "<Response/>")
-    record = upgraded.read_call("CA1")
-    assert record is not None and record.answered_turn == -1
-
-
-def test_a_turn_is_saved_only_from_where_it_was_read(upgraded: Store) -> None:
+        assert tx.start_call("CA1")
+        assert tx.milestone("key-1", "scenario_reached", "2")
+    with upgraded.transaction() as tx:  # a retried request does it all again
+        assert not tx.start_call("CA1")
+        assert not tx.milestone("key-1", "scenario_reached", "2")
+        assert tx.milestone("key-1", "scenario_reached", "3")
     with upgraded.transaction() as tx:
-        tx.create_call("CA2", "{}", "<Response/>")
-    with upgraded.transaction() as tx:
-        assert tx.save_turn("CA2", '{"turn": 1}', 0, "<one/>", after=-1)
-    with upgraded.transaction() as tx:
-        assert not tx.save_turn("CA2", '{"turn": 1}', 0, "<two/>", after=-1)
-    assert upgraded.read_call("CA2").response == "<one/>"  # type: ignore[union-attr]
+        assert len(tx.rows(calls)) == 1 and len(tx.rows(milestones)) == 2
 
 
 def test_the_outbox_takes_one_text_per_key(upgraded: Store) -> None:
@@ -52,27 +44,23 @@ def test_the_outbox_takes_one_text_per_key(upgraded: Store) -> None:
 
 
 def test_concurrent_retries_of_one_turn_change_it_once(upgraded: Store, content: Content) -> None:
-    """Twilio may send a turn again while the first is still being answered: one wins, one text."""
+    """Twilio may send a turn again while the first is still being answered: one text, the same answer."""
     settings = Settings(database_url=upgraded.url, **REAL_LINE)
     add_home(upgraded)
     app = create_app(settings, content=content, store=upgraded)
     sid = "CA" + "8" * 32
-    base = {"CallSid": sid, "From": "+441522123456", "To": "+443300000000"}
-
-    def post(path: str, **extra: str) -> tuple[int, str]:
-        params = {**base, **extra}
-        url = "http://localhost" + path
-        return FlaskTransport(app.test_client()).post(url, params, sign(url, params))
-
-    post("/voice")
-    post("/voice/turn/0", Digits="5")
-    post("/voice/turn/1", Digits="07400123456")
+    caller = Caller(app.test_client(), {"CallSid": sid, "From": "+441522123456", "To": "+443300000000"})
+    caller.start()
+    caller.press("5")
+    caller.press("07400123456")
+    path = next_path(caller.body)
+    assert path is not None
     answers: list[tuple[int, str]] = []
     barrier = threading.Barrier(6)
 
     def confirm() -> None:
         barrier.wait()
-        answers.append(post("/voice/turn/2", Digits="1"))
+        answers.append(Caller(app.test_client(), caller.params).post(path, Digits="1"))
 
     threads = [threading.Thread(target=confirm) for _ in range(6)]
     for thread in threads:
@@ -82,9 +70,43 @@ def test_concurrent_retries_of_one_turn_change_it_once(upgraded: Store, content:
     assert len(answers) == 6 and len(set(answers)) == 1 and answers[0][0] == 200
     assert "The text is on its way" in answers[0][1]
     with upgraded.transaction() as tx:
-        assert len(tx.rows(outbox)) == 1
-        (call,) = tx.rows(calls)
-    assert call["answered_turn"] == 2
+        assert len(tx.rows(outbox)) == 1 and len(tx.rows(calls)) == 1
+
+
+def test_caps_hold_under_a_burst_of_confirmations(upgraded: Store, content: Content) -> None:
+    """Twenty callers confirm a text to one mobile at once: counting and inserting are one step, so the
+    cap of five holds; withheld and unknown callers share one caller's allowance (three)."""
+    settings = Settings(database_url=upgraded.url, **REAL_LINE, sms_daily_per_mobile=5, sms_daily_per_caller=3)
+    app = create_app(settings, content=content, store=upgraded)
+    paths: list[tuple[dict[str, str], str]] = []
+    for index in range(20):
+        caller = Caller(app.test_client(), {"CallSid": f"CA{index:032d}", "From": "+441522123456" if index < 10
+                                            else "anonymous", "To": "+443300000000"})  # fmt: skip
+        caller.start()
+        for key in ("2", "5", "07400123456"):
+            caller.press(key)
+        path = next_path(caller.body)
+        assert path is not None
+        paths.append((caller.params, path))
+    barrier = threading.Barrier(len(paths))
+    answers: list[str] = []
+
+    def confirm(params: dict[str, str], path: str) -> None:
+        barrier.wait()
+        answers.append(Caller(app.test_client(), params).post(path, Digits="1")[1])
+
+    threads = [threading.Thread(target=confirm, args=pair) for pair in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queued = sum("The text is on its way" in answer for answer in answers)
+    refused = sum("cannot send any more texts today" in answer for answer in answers)
+    with upgraded.transaction() as tx:
+        texts = tx.rows(outbox)
+    assert len(texts) == queued == 5 and refused == 15
+    withheld = [text for text in texts if text["call_sid"] >= f"CA{10:032d}"]
+    assert len(withheld) <= 3
 
 
 def test_heroku_style_urls_are_accepted() -> None:

@@ -80,3 +80,31 @@ def simulate(client: FlaskClient, keys: str, caller: str = LANDLINE) -> CallSimu
     for body in simulator.bodies:
         assert_valid_twiml(body)
     return simulator
+
+
+def next_path(body: str) -> str | None:
+    """Where Twilio goes next with a key: the <Gather action>, with its sealed state (None when the call ends)."""
+    gather = etree.fromstring(body.encode()).find("Gather")
+    return urlsplit(gather.get("action", "")).path if gather is not None else None
+
+
+class Caller:
+    """One call over signed webhooks, following the sealed URL each answer gives, as Twilio does."""
+
+    def __init__(self, client: FlaskClient, params: dict[str, str]) -> None:
+        self.transport = FlaskTransport(client)
+        self.params = params
+        self.body = ""
+
+    def post(self, path: str, **extra: str) -> tuple[int, str]:
+        params = {**self.params, **extra}
+        status, self.body = self.transport.post(BASE + path, params, sign(BASE + path, params))
+        return status, self.body
+
+    def start(self) -> tuple[int, str]:
+        return self.post("/voice")
+
+    def press(self, digits: str) -> tuple[int, str]:
+        path = next_path(self.body)
+        assert path is not None, f"the call has ended:\n{self.body}"
+        return self.post(path, Digits=digits)

@@ -266,7 +266,7 @@ def notice_show() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), help="Keep this many days (default: IVR_RETENTION_DAYS, 30).")
 @click.option("--dry-run", is_flag=True, help="Count what would go, and remove nothing.")
 def purge(days: int | None, dry_run: bool) -> None:
-    """Remove call state, phone numbers and texts older than the retention period; keep anonymous counts.
+    """Remove call records, phone numbers and texts older than the retention period; keep anonymous counts.
 
     Safe to run daily (for example from the platform's scheduler): each call and text is
     counted once, as it is removed. Numbers that texted STOP and open escalations are kept.
@@ -282,10 +282,11 @@ def purge(days: int | None, dry_run: bool) -> None:
 
 @click.command()
 def usage() -> None:
-    """The anonymous counts kept by purges: calls per scenario, texts by outcome, escalations by reason."""
+    """The anonymous counts: calls and scenarios reached (live), texts by outcome and escalations by reason
+    (as purges removed them)."""
     counts = retention.usage(open_store())
     if not counts:
-        click.echo("No counts yet: they are kept as `ivr purge` removes old calls and texts.")
+        click.echo("No counts yet: calls are counted as they happen, texts as `ivr purge` removes them.")
     for metric, value in counts.items():
         click.echo(f"{metric}: {value:,}")
 

@@ -251,7 +251,6 @@ def sms_resend(text_id: int) -> None:
 REFUSED = {
     "opted_out": "not resent: that number opted out (it texted STOP)",
     "limit": "not resent: a daily cap is reached (IVR_SMS_DAILY_PER_MOBILE or IVR_SMS_DAILY_TOTAL)",
-    "already_sent": "not resent: it was sent already",
 }
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 from ivr.console import guard, pages  # noqa: F401  (they add their routes to the blueprint)
 from ivr.console.blueprint import EXTENSION, Console, blueprint
 from ivr.content.model import Content
-from ivr.line import Line
+from ivr.line import Line, derive_key
 from ivr.store.database import Store
 from ivr.texts.caps import TextLimits
 
@@ -22,8 +22,10 @@ SESSION_LABEL = "ivr console session cookie v1"  # HKDF label: this key signs co
 def install(app: Flask, *, line: Line, store: Store, content: Content, limits: TextLimits) -> None:
     app.extensions[EXTENSION] = Console(store=store, content=content, limits=limits)
     # The session cookie is signed with a key of its own, derived from IVR_SECRET_KEY, so it is the same in
-    # every process and changes when the root secret does (which signs everyone out).
+    # every process; a new root secret signs everyone out once IVR_SECRET_KEY_PREVIOUS is unset.
     app.secret_key = line.derive(SESSION_LABEL)
+    if line.previous_secret_key:  # while IVR_SECRET_KEY changes, sessions signed before it stay good
+        app.config["SECRET_KEY_FALLBACKS"] = [derive_key(line.previous_secret_key, SESSION_LABEL)]
     app.config.update(
         SESSION_COOKIE_NAME="ivr_console",
         SESSION_COOKIE_PATH="/console",  # never sent with the phone line's webhooks

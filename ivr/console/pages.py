@@ -30,7 +30,6 @@ REFUSALS = {
     "opted_out": "Not resent: that number has opted out of texts (it texted STOP).",
     "limit": "Not resent: a daily cap on texts is reached (IVR_SMS_DAILY_PER_MOBILE or IVR_SMS_DAILY_TOTAL). "
              "Try again tomorrow.",
-    "already_sent": "Not resent: it was sent already.",
 }
 
 

@@ -94,6 +94,7 @@ class Phrases(Strict):
     text_refused_opted_out: Wording
     text_refused_limit: Wording
     text_refused_already: Wording
+    text_unavailable: Wording  # the text could not be written just now (the database failed)
     speech_unclear: Wording
     ods_unknown_sms: Wording
     mailbox_unknown_sms: Wording

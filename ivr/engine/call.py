@@ -14,7 +14,7 @@ from ivr import speech
 from ivr.content.model import Confirm, Content, Entry, Menu, Steps, reason_words
 from ivr.engine.state import CallState
 from ivr.engine.turn import Ask, Instruction, Pause, Say, Turn
-from ivr.homes.directory import Directory, OncePerCall, TextPolicy
+from ivr.homes.directory import Directory
 from ivr.phone import national_digits
 
 # The nodes a call waits at, as a union so that isinstance narrows them one by one.
@@ -24,14 +24,9 @@ Waiting = Menu | Steps | Entry | Confirm
 class Call(ABC):
     """One turn being built: the steps said so far and the state they lead to."""
 
-    def __init__(
-        self, content: Content, directory: Directory, state: CallState, texting: TextPolicy | None = None
-    ) -> None:
+    def __init__(self, content: Content, directory: Directory, state: CallState) -> None:
         self.content = content
         self.directory = directory
-        # Without a policy, a fresh one for this turn alone: it never sees an earlier text, so it refuses
-        # none (the state search relies on that); the front-ends pass one that lasts the call.
-        self.texting = texting or OncePerCall()
         self.state = state
         self.steps: list[Instruction] = []
         self.home_name: str | None = None  # known only on the first turn, for the greeting
@@ -50,6 +45,12 @@ class Call(ABC):
         slow = slow or self.state.slow
         self.steps.append(Say(self.fill(text, **extra), slow=slow))
         if slow:
+            self.steps.append(Pause(1))
+
+    def say_as_is(self, text: str) -> None:
+        """Say words already filled in (a text's confirmation, worded a phase later)."""
+        self.steps.append(Say(text, slow=self.state.slow))
+        if self.state.slow:
             self.steps.append(Pause(1))
 
     def fill(self, text: str, **extra: str) -> str:

@@ -8,6 +8,7 @@ key is its concern's: `menus`, `scenarios`, `entries` (with confirmations) and `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import assert_never
 
 from ivr import speech
@@ -16,10 +17,10 @@ from ivr.content.model import Confirm, Content, Entry, Menu, Message, Steps
 from ivr.engine import entries, menus, scenarios, text_me
 from ivr.engine.call import Call, Waiting
 from ivr.engine.state import CallState
-from ivr.engine.turn import Digits, Escalate, Hangup, Input, Silence, Speech, Turn
-from ivr.homes.directory import Directory, TextPolicy
+from ivr.engine.turn import Digits, Escalate, Hangup, Input, Milestone, SendSms, Silence, Speech, TextOutcome, Turn
+from ivr.homes.directory import Directory, InMemoryDirectory
 
-__all__ = ["CallState", "advance", "start"]
+__all__ = ["CallState", "advance", "settle", "start"]
 
 # Message nodes flow into the next node in the same turn; content checks forbid loops
 # of messages, and this bound turns a missed one into an error rather than a hang.
@@ -63,16 +64,16 @@ def advance(
     state: CallState,
     given: Input,
     *,
-    texting: TextPolicy | None = None,
     crown_dependency_mobiles: bool = False,
 ) -> tuple[Turn, CallState]:
     """The caller's next input: a key or digits, silence, or speech.
 
-    `crown_dependency_mobiles` lets texts go to Guernsey, Jersey and Isle of Man mobiles too.
+    `crown_dependency_mobiles` lets texts go to Guernsey, Jersey and Isle of Man mobiles too. A text
+    asked for is an intent in the turn (`SendSms`): the front-end writes it, then calls `settle`.
     """
     if state.ended:
         return (Hangup(),), state
-    call = _Call(content, directory, state.model_copy(update={"turn": state.turn + 1}), texting)
+    call = _Call(content, directory, state.model_copy(update={"turn": state.turn + 1}))
     call.crown_dependency_mobiles = crown_dependency_mobiles
     node = content.nodes.get(state.node)
     if node is None or isinstance(node, Message) or not _step_fits(node, state.step):
@@ -91,6 +92,18 @@ def advance(
             else:
                 call.handle(node, speech.digits_from_speech(text))
     return call.result()
+
+
+def settle(
+    content: Content, turn: Turn, state: CallState, outcomes: Mapping[str, TextOutcome]
+) -> tuple[Turn, CallState]:
+    """The second phase of a turn: say what became of each text asked for (queued, refused, not sent
+    just now), as the front-end found when it wrote them; a turn with none comes back as it was."""
+    if not any(isinstance(instruction, SendSms) for instruction in turn):
+        return turn, state
+    call = _Call(content, InMemoryDirectory(), state)
+    settled = text_me.settle(call, turn, outcomes)
+    return settled, call.state
 
 
 def _step_fits(node: Waiting, step: int) -> bool:
@@ -117,6 +130,7 @@ class _Call(Call):
                 self.update(ticket=None, reason=None)  # an escalation is begun afresh from the main menu
             if isinstance(node, Steps) and node.scenario and node.scenario not in self.state.scenarios:
                 self.update(scenarios=(*self.state.scenarios, node.scenario))
+                self.steps.append(Milestone("scenario_reached", str(node.scenario)))
             if not isinstance(node, Message):
                 self.prompt(node, full=True)
                 return

@@ -31,8 +31,10 @@ class CallState(BaseModel):
     reason: Reason | None = None
     # ODS codes waiting to be confirmed one at a time, the one being read back first.
     candidates: tuple[str, ...] = ()
-    # The scenarios the caller heard, for the anonymous counts kept after a purge.
+    # The scenarios the caller heard, so each is counted (a milestone) once.
     scenarios: tuple[int, ...] = ()
+    # The texts this call has queued, by purpose: one of each per call.
+    texted: tuple[str, ...] = ()
     # Only while a "text me" is under way: what to send, and where the caller carries on.
     topic: str | None = None
     resume_node: str | None = None

@@ -34,11 +34,19 @@ class Ask:
 
 @dataclass(frozen=True)
 class SendSms:
+    """A text the caller asked for: an intent the front-end writes, then words with `flow.settle`."""
+
     purpose: str  # the SMS template's name
     to: str  # E.164
     ods: str | None
     ticket: str | None = None  # for the texts about an escalation
     reason: Reason | None = None
+    confirmation: str = ""  # what the caller hears once the text is queued
+
+
+# What became of a text the caller asked for, as the front-end found when it wrote it: queued, or
+# refused (the number opted out, a daily cap is reached), or not written at all (the database failed).
+TextOutcome = Literal["queued", "opted_out", "limit", "unavailable"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +59,19 @@ class Escalate:
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """Something worth counting (a scenario reached, a text asked for): anonymous, at most once per call."""
+
+    kind: Literal["scenario_reached", "text_asked"]
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Hangup:
     pass
 
 
-Instruction = Say | Pause | Ask | SendSms | Escalate | Hangup
+Instruction = Say | Pause | Ask | SendSms | Escalate | Milestone | Hangup
 Turn = tuple[Instruction, ...]
 
 

@@ -7,7 +7,7 @@ get the same answers from the same data while the engine itself does no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from ivr.speech import mailbox_address
 
@@ -73,33 +73,3 @@ class InMemoryDirectory:
         return sorted((home for home in self._homes if keys_for(home.ods) == keys), key=lambda home: home.ods)
 
 
-# Why a text may not be sent: the number opted out (STOP), a daily limit was reached, or this
-# call has already sent the text for this purpose (one of each per call).
-Refusal = Literal["opted_out", "limit", "already_sent"]
-
-
-class TextPolicy(Protocol):
-    """Whether the text for `purpose` may go to this mobile; the phone's is store-backed."""
-
-    def refusal(self, to: str, purpose: str) -> Refusal | None: ...
-
-    def already_sent(self, purpose: str) -> bool:
-        """Whether this call has sent the text for `purpose`: asked before the caller keys a number for it."""
-        ...
-
-
-class OncePerCall:
-    """The rehearsal's policy: nothing is really sent, so only a call's second text of a kind is refused,
-    as on the phone."""
-
-    def __init__(self) -> None:
-        self.sent: set[str] = set()
-
-    def refusal(self, to: str, purpose: str) -> Refusal | None:
-        if purpose in self.sent:
-            return "already_sent"
-        self.sent.add(purpose)  # None means the engine sends it
-        return None
-
-    def already_sent(self, purpose: str) -> bool:
-        return purpose in self.sent

@@ -14,7 +14,7 @@ from typing import assert_never
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.content.model import Content
-from ivr.engine.turn import Ask, Escalate, Hangup, Pause, Say, SendSms, Turn
+from ivr.engine.turn import Ask, Escalate, Hangup, Milestone, Pause, Say, SendSms, Turn
 from ivr.speech import NATO, digits_grouped
 
 
@@ -48,7 +48,7 @@ def render(turn: Turn, urls: Urls, voice: TwilioVoice) -> str:
                 target.pause(length=seconds)
             case Ask():
                 pass  # the <Gather> around the prompts, built above
-            case SendSms() | Escalate():
+            case SendSms() | Escalate() | Milestone():
                 pass  # side effects the web layer stores with the call's state, not something said
             case Hangup():
                 response.hangup()

@@ -1,15 +1,14 @@
 """The Twilio webhooks as a blueprint: the routes, the signature check, and answers that are always TwiML.
 
-Twilio calls POST /voice when a call comes in, then the <Gather action> or <Redirect>
-URL of each turn. The store is the truth for a call's state; every URL carries only
-the turn number, so a request Twilio retries is answered again from the store and
-changes nothing twice.
+Twilio calls POST /voice when a call comes in, then the <Gather action> or <Redirect> URL of
+each turn, which carries the call's state sealed in a token (tokens.py). A turn's work is
+calls.py's, with no Flask in it: this module only parses the form, checks the signature and
+wraps the body in a response. A request Twilio retries carries the same token and input, so it
+gets the same body, and its side effects are kept once by their keys.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,25 +17,22 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, request
-from pydantic import ValidationError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr.content.model import Content
-from ivr.engine import flow
-from ivr.engine.flow import CallState
-from ivr.engine.turn import Digits, Escalate, Input, SendSms, Silence, Speech, Turn
-from ivr.homes import escalations, notice
+from ivr.engine.turn import Digits, Input, Silence, Speech
 from ivr.homes.directory import Directory
 from ivr.homes.directory_store import StoreDirectory
-from ivr.phone import caller_id, mask
+from ivr.line import Line
 from ivr.phone_line import twiml
+from ivr.phone_line.calls import Calls, LineConfig
+from ivr.phone_line.tokens import Sealer, derive_key
 from ivr.settings import ConfigurationError, Settings
-from ivr.store.database import DuplicateCall, Store, Transaction
+from ivr.store.database import Store
 from ivr.texts import outbox
-from ivr.texts.caps import DailyCaps, TextLimits
-from ivr.texts.compose import compose
+from ivr.texts.caps import CallerHash, TextLimits
 from ivr.texts.inbound import InboundTexts
 
 log = logging.getLogger("ivr.phone_line.web")
@@ -56,12 +52,24 @@ class PhoneLine:
     public_base_url: str | None
 
     @classmethod
-    def build(cls, settings: Settings, content: Content, store: Store, directory: Directory | None = None) -> PhoneLine:
+    def build(
+        cls, settings: Settings, line: Line, content: Content, store: Store, directory: Directory | None = None
+    ) -> PhoneLine:
         """The phone line over `store`; the factory calls check_signature_settings first."""
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+        limits = text_limits(settings)
+        caller_hash = CallerHash(derive_key(line.secret_key, CALLER_HASH_LABEL, 32))
+        config = LineConfig(
+            base_url=settings.public_base_url or "",
+            voice=twiml.TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate),
+            limits=limits,
+            escalation_contact=settings.escalation_contact,
+            crown_dependency_mobiles=settings.crown_dependency_mobiles,
+        )
+        sealer = Sealer(line.secret_key, line.previous_secret_key)
         return cls(
-            calls=Calls(content, store, directory or StoreDirectory(store), settings),
-            texts=InboundTexts(content, store, text_limits(settings)),
+            calls=Calls(content, store, directory or StoreDirectory(store), config, sealer, caller_hash),
+            texts=InboundTexts(content, store, limits, caller_hash),
             store=store,
             validator=RequestValidator(token),
             validate_signature=settings.validate_signature,
@@ -71,6 +79,10 @@ class PhoneLine:
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
         app.register_blueprint(phone_line)
+
+
+# Callers' numbers are counted for the caps under a key of their own, derived from IVR_SECRET_KEY.
+CALLER_HASH_LABEL = b"ivr: caller hash for the daily caps, v1"
 
 
 def text_limits(settings: Settings) -> TextLimits:
@@ -132,7 +144,7 @@ def always_twiml(view: Callable[..., Response]) -> Callable[..., Response]:
             return view(*args, **kwargs)
         except Exception:
             log.exception("webhook %s failed for call %s", request.path, request.form.get("CallSid"))
-            return current_line().calls.trouble()
+            return _twiml(current_line().calls.trouble())
 
     return safe
 
@@ -144,13 +156,14 @@ phone_line = Blueprint("phone_line", __name__)
 @twilio_only
 @always_twiml
 def incoming() -> Response:
-    return current_line().calls.incoming(request.form)
+    form = request.form
+    return _twiml(current_line().calls.incoming(_call_sid(form), form.get("From")))
 
 
-@phone_line.post("/voice/turn/<int:number>")
+@phone_line.post("/voice/turn/<token>")
 @twilio_only
 @always_twiml
-def answer(number: int) -> Response:
+def answer(token: str) -> Response:
     form = request.form
     given: Input
     if form.get("Digits") is not None:
@@ -159,14 +172,15 @@ def answer(number: int) -> Response:
         given = Speech(form["SpeechResult"])
     else:
         given = Silence()
-    return current_line().calls.advance(form, number, given)
+    return _twiml(current_line().calls.turn(_call_sid(form), form.get("From"), token, given))
 
 
-@phone_line.post("/voice/turn/<int:number>/silence")
+@phone_line.post("/voice/turn/<token>/silence")
 @twilio_only
 @always_twiml
-def silence(number: int) -> Response:
-    return current_line().calls.advance(request.form, number, Silence())
+def silence(token: str) -> Response:
+    form = request.form
+    return _twiml(current_line().calls.turn(_call_sid(form), form.get("From"), token, Silence()))
 
 
 @phone_line.post("/voice/status")
@@ -174,11 +188,10 @@ def silence(number: int) -> Response:
 def status() -> Response:
     form = request.form
     duration = form.get("CallDuration")
-    with current_line().store.transaction() as tx:
-        known = tx.end_call(
-            form.get("CallSid", ""), form.get("CallStatus", "unknown")[:32],
-            int(duration) if duration and duration.isdigit() else None,
-        )
+    known = current_line().calls.ended(
+        _call_sid(form), form.get("CallStatus", "unknown")[:32],
+        int(duration) if duration and duration.isdigit() else None,
+    )  # fmt: skip
     log.info("call %s ended: %s, %s s%s", form.get("CallSid"), form.get("CallStatus"), duration,
              "" if known else " (not a call we know)")
     return Response(status=204)
@@ -189,7 +202,7 @@ def status() -> Response:
 def fallback() -> Response:
     log.error("Twilio used the fallback URL for call %s: %s", request.form.get("CallSid"),
               request.form.get("ErrorCode", "no error code"))
-    return current_line().calls.trouble()
+    return _twiml(current_line().calls.trouble())
 
 
 @phone_line.post("/sms/status")
@@ -216,123 +229,8 @@ def http_error(error: HTTPException) -> Response | HTTPException:
     # A wrong method or path under /voice must still be TwiML: Twilio would say "application error".
     if request.path.startswith("/voice") and error.code in (404, 405):
         log.warning("%s %s: %s", request.method, request.path, error.code)
-        return current_line().calls.trouble()
+        return _twiml(current_line().calls.trouble())
     return error
-
-
-class Calls:
-    """What the webhooks do with a call: read its state, run the engine, then write state and texts together."""
-
-    def __init__(self, content: Content, store: Store, directory: Directory, settings: Settings) -> None:
-        self.content = content
-        self.store = store
-        self.directory = directory
-        self.settings = settings
-        self.limits = text_limits(settings)
-        self.base = settings.public_base_url or ""
-        self.voice = twiml.TwilioVoice(settings.twilio_voice, settings.twilio_language, settings.twilio_slow_rate)
-        token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "ivr"
-        self.hash_key = hashlib.sha256(b"ivr caller hash:" + token.encode()).digest()
-
-    def caller_hash(self, number: str | None) -> str | None:
-        """A keyed hash of the calling number: enough to count its texts, not to ring it back."""
-        if number is None:
-            return None
-        return hmac.new(self.hash_key, number.encode(), hashlib.sha256).hexdigest()[:32]
-
-    def incoming(self, form: Any) -> Response:
-        sid = _call_sid(form)
-        record = self.store.read_call(sid)
-        if record is not None:  # Twilio retried the first request
-            return _twiml(record.response)
-        today = notice.current(self.store)
-        caller = caller_id(form.get("From"))
-        turn, state = flow.start(self.content, self.directory, caller=caller, notice=today.text if today else None)
-        body = self.render(turn, state)
-        try:
-            with self.store.transaction() as tx:
-                tx.create_call(sid, state.model_dump_json(), body)
-                self.enqueue(tx, sid, turn, state)
-        except DuplicateCall:  # a retry of this first request was stored a moment before
-            stored = self.store.read_call(sid)
-            return _twiml(stored.response if stored else body)
-        log.info("call %s from %s: started, %s", sid, mask(caller), "a known home" if state.ods else "not a known home")
-        return _twiml(body)
-
-    def advance(self, form: Any, number: int, given: Input) -> Response:
-        """Answer turn `number`. The engine runs outside any lock; the write checks nothing moved on."""
-        sid = _call_sid(form)
-        record = self.store.read_call(sid)
-        if record is None:
-            # A call we have no record of (the database was reset mid-call): begin again.
-            log.warning("call %s: turn %d for a call with no record; starting again", sid, number)
-            turn, state = flow.advance(self.content, self.directory, CallState(node="", turn=number), given)
-            body = self.render(turn, state)
-            with self.store.transaction() as tx:
-                tx.create_call(sid, state.model_dump_json(), body)
-            return _twiml(body)
-        if number == record.answered_turn:  # a retry of a turn already answered
-            log.info("call %s: turn %d answered again from the store", sid, number)
-            return _twiml(record.response)
-        try:
-            state = CallState.model_validate_json(record.state)
-        except ValidationError:  # stored by an older release: the engine restarts politely
-            state = CallState(node="", turn=number)
-        if number != state.turn:  # out of date: say again what the caller last heard
-            return _twiml(record.response)
-        caller = self.caller_hash(caller_id(form.get("From")))
-        policy = DailyCaps(self.store, self.limits, caller_hash=caller, call_sid=sid)
-        turn, state = flow.advance(
-            self.content, self.directory, state, given, texting=policy,
-            crown_dependency_mobiles=self.settings.crown_dependency_mobiles,
-        )  # fmt: skip
-        body = self.render(turn, state)
-        with self.store.transaction() as tx:
-            saved = tx.save_turn(sid, state.model_dump_json(), number, body, after=record.answered_turn)
-            if saved:
-                self.enqueue(tx, sid, turn, state, caller)
-            else:
-                winner = tx.read_call(sid)
-                body = winner.response if winner else body
-        return _twiml(body)
-
-    def render(self, turn: Turn, state: CallState) -> str:
-        action = f"{self.base}/voice/turn/{state.turn}"
-        return twiml.render(turn, twiml.Urls(action=action, silence=f"{action}/silence"), self.voice)
-
-    def enqueue(self, tx: Transaction, sid: str, turn: Turn, state: CallState, caller: str | None = None) -> None:
-        """Texts go to the outbox in the caller's transaction; a worker sends them, never the webhook."""
-        for step in turn:
-            if isinstance(step, SendSms):
-                body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address(),
-                               ticket=step.ticket, reason=step.reason)  # fmt: skip
-                added = tx.enqueue_text(
-                    key=outbox.call_text_key(sid, step.purpose), call_sid=sid, purpose=step.purpose, to=step.to,
-                    body=body, caller_hash=caller,
-                )
-                log.info("call %s: text %r to %s %s", sid, step.purpose, mask(step.to),
-                         "queued" if added else "already queued for this call")
-            elif isinstance(step, Escalate):
-                self.escalate(tx, sid, step)
-
-    def escalate(self, tx: Transaction, sid: str, step: Escalate) -> None:
-        """Record the ticket, and text the care association's contact: a notice, not counted against the caps."""
-        home = self.directory.home(step.ods) if step.ods else None
-        name = home.name if home else None
-        key = f"call:{sid}:escalation:{step.ticket}"
-        added = escalations.record(tx, key=key, call_sid=sid, ods=step.ods, home_name=name, ticket=step.ticket,
-                                   reason=step.reason)  # fmt: skip
-        contact = self.settings.escalation_contact
-        if added and contact:
-            body = compose(self.content, "escalation_notice", ods=step.ods, ticket=step.ticket, reason=step.reason,
-                           home=name)  # fmt: skip
-            tx.enqueue_text(key=key, call_sid=sid, purpose="escalation_notice", to=contact, body=body, capped=False)
-        log.info("call %s: escalation for %s %s%s", sid, "a known home" if step.ods else "an unknown home",
-                 "recorded" if added else
-                 "already recorded", "" if contact else "; IVR_ESCALATION_CONTACT is not set, so no text")
-
-    def trouble(self) -> Response:
-        return _twiml(twiml.trouble(self.content, self.voice))
 
 
 def _call_sid(form: Any) -> str:

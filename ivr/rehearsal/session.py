@@ -28,8 +28,21 @@ else:
 
 from ivr.content.model import Content
 from ivr.engine import flow
-from ivr.engine.turn import Ask, Digits, Escalate, Hangup, Input, Pause, Say, SendSms, Silence, Turn
-from ivr.homes.directory import Directory, OncePerCall
+from ivr.engine.turn import (
+    Ask,
+    Digits,
+    Escalate,
+    Hangup,
+    Input,
+    Milestone,
+    Pause,
+    Say,
+    SendSms,
+    Silence,
+    TextOutcome,
+    Turn,
+)
+from ivr.homes.directory import Directory
 from ivr.phone import mask
 from ivr.rehearsal.player import Playback, Quiet
 from ivr.rehearsal.roleplay import Beat, Cue, YourTurn
@@ -116,8 +129,7 @@ class Rehearsal:
         self.lines: list[Line] = []
 
     def run(self, keypad: Keypad) -> list[Line]:
-        turn, state = flow.start(self.content, self.directory, ods=self.ods, slow=self.slow)
-        texting = OncePerCall()
+        turn, state = self.settled(*flow.start(self.content, self.directory, ods=self.ods, slow=self.slow))
         while True:
             ask, pressed = self.render(turn, state, keypad)
             if ask is None or pressed == "q":
@@ -126,8 +138,15 @@ class Rehearsal:
             if given is None:
                 return self.lines
             self.emit(Line("caller", describe(given)))
-            turn, state = flow.advance(self.content, self.directory, state, given, texting=texting,
-                                         crown_dependency_mobiles=self.crown_dependency_mobiles)  # fmt: skip
+            crown = self.crown_dependency_mobiles
+            turn, state = self.settled(
+                *flow.advance(self.content, self.directory, state, given, crown_dependency_mobiles=crown)
+            )
+
+    def settled(self, turn: Turn, state: flow.CallState) -> tuple[Turn, flow.CallState]:
+        """Nothing is really sent in a rehearsal: every text asked for is shown, as if queued."""
+        outcomes: dict[str, TextOutcome] = {step.purpose: "queued" for step in turn if isinstance(step, SendSms)}
+        return flow.settle(self.content, turn, state, outcomes)
 
     def render(self, turn: Turn, state: flow.CallState, keypad: Keypad) -> tuple[Ask | None, str | None]:
         """Show and speak a turn: what it waits for (None when the call has ended), and a key pressed meanwhile."""
@@ -150,6 +169,8 @@ class Rehearsal:
                     self.emit(Line("text", f"To {mask(to)}: {body}"))
                 case Escalate(ticket=ticket, reason=reason):
                     self.emit(Line("text", f"To the care association: ticket {ticket} ({reason})"))
+                case Milestone():
+                    pass  # counted on the phone; a rehearsal keeps no counts
                 case Hangup():
                     self.emit(Line("end", "The call ends."))
                     return None, None

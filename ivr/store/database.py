@@ -1,15 +1,14 @@
-"""The database: call state by CallSid, and the outbox of texts to send.
+"""The database: what must outlive a call (its record, milestones worth counting), and the outbox of texts.
 
-SQLAlchemy 2 on SQLite by default, PostgreSQL through DATABASE_URL. The schema is
-owned by the Alembic chain in ivr/migrations (`ivr db upgrade`); the tables here
-describe it for queries.
+The call's state is not here: it travels with the call in a sealed token (ivr/phone_line/tokens.py).
+SQLAlchemy 2 on SQLite by default, PostgreSQL through DATABASE_URL. The schema is owned by the
+Alembic chain in ivr/store/migrations (`ivr db upgrade`); the tables here describe it for queries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,19 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     insert,
     select,
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
+# The advisory lock every capped text insert takes on PostgreSQL (any fixed number of our own).
+CAPS_LOCK = 7_201_133
 # What the store raises when the database fails it, for callers that wait and try again.
 StoreError = SQLAlchemyError
 
@@ -45,9 +49,6 @@ calls = Table(
     "calls",
     metadata,
     Column("call_sid", String(64), primary_key=True),
-    Column("state", Text, nullable=False),  # CallState as JSON
-    Column("answered_turn", Integer, nullable=False),  # the last turn number answered
-    Column("response", Text, nullable=False),  # the TwiML given for it, replayed on a retry
     Column("status", String(32), nullable=False),
     Column("duration_seconds", Integer),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -146,7 +147,21 @@ notices = Table(
     Column("set_at", DateTime(timezone=True), nullable=False),
 )
 
-# What a purge keeps of what it removes: anonymous counts by day, for reporting.
+# What is worth counting about calls, with nothing personal in it: a call started or ended, a scenario
+# reached, a text asked for or queued, a put-through and its outcome. Kept after a purge; each at most
+# once per call (`call_key`, a keyed hash of the CallSid), so a retried webhook counts nothing twice.
+milestones = Table(
+    "milestones",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_key", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("detail", String(32), nullable=False, server_default=""),
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("call_key", "kind", "detail", name="uq_milestones_once"),
+)
+
+# Counts kept by purges before milestones existed (release 0004 and earlier).
 usage_counts = Table(
     "usage_counts",
     metadata,
@@ -191,18 +206,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class DuplicateCall(Exception):
-    """The call is already stored: Twilio sent its first request twice."""
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    call_sid: str
-    state: str
-    answered_turn: int
-    response: str
-
-
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -237,44 +240,35 @@ class Store:
             with connection.begin():
                 yield Transaction(connection)
 
-    def read_call(self, call_sid: str) -> CallRecord | None:
-        """A call's stored state, read without taking any lock (writes check it has not moved on)."""
-        with self.engine.connect() as connection:
-            return _read_call(connection, call_sid)
-
 
 class Transaction:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def read_call(self, call_sid: str) -> CallRecord | None:
-        return _read_call(self.connection, call_sid)
-
-    def create_call(self, call_sid: str, state: str, response: str) -> None:
-        """Record a new call; DuplicateCall if a request for the same call stored it first."""
+    def start_call(self, call_sid: str) -> bool:
+        """Record a call as it starts; False when a retry of its first request recorded it already."""
         stamp = now()
-        try:
-            self.connection.execute(
-                insert(calls).values(
-                    call_sid=call_sid, state=state, answered_turn=-1, response=response,
-                    status="in-progress", created_at=stamp, updated_at=stamp,
-                )
-            )
-        except IntegrityError:
-            raise DuplicateCall(call_sid) from None
+        return self._insert_once(calls, call_sid=call_sid, status="in-progress", created_at=stamp, updated_at=stamp)
 
-    def save_turn(self, call_sid: str, state: str, answered_turn: int, response: str, *, after: int) -> bool:
-        """Store the answer to a turn, only if the call is still where it was when read (`after`).
+    def milestone(self, call_key: str, kind: str, detail: str = "") -> bool:
+        """Count something that happened on a call, once: False when it was counted already."""
+        return self._insert_once(milestones, call_key=call_key, kind=kind, detail=detail[:32], at=now())
 
-        False means another request for this call (a Twilio retry) got there first: the
-        caller must be given that answer instead, so nothing happens twice.
+    def lock_caps(self) -> None:
+        """Hold the daily caps still until this transaction ends, so counting and inserting are one step.
+
+        SQLite's writer already holds the database's write lock from BEGIN IMMEDIATE; PostgreSQL
+        takes a transaction-scoped advisory lock that every capped insert waits for.
         """
-        result = self.connection.execute(
-            update(calls)
-            .where(calls.c.call_sid == call_sid, calls.c.answered_turn == after)
-            .values(state=state, answered_turn=answered_turn, response=response, updated_at=now())
-        )
-        return bool(result.rowcount)
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(select(func.pg_advisory_xact_lock(CAPS_LOCK)))
+
+    def _insert_once(self, table: Table, **values: Any) -> bool:
+        statement = (sqlite_insert if self.connection.dialect.name == "sqlite" else postgresql_insert)(table)
+        # RETURNING, not rowcount: psycopg reports no row count for ON CONFLICT DO NOTHING.
+        key = next(iter(table.primary_key.columns))
+        inserted = self.connection.execute(statement.values(**values).on_conflict_do_nothing().returning(key))
+        return inserted.first() is not None
 
     def end_call(self, call_sid: str, status: str, duration: int | None) -> bool:
         result = self.connection.execute(
@@ -320,15 +314,6 @@ def holds(connection: Connection, table: Table, key: str) -> bool:
     return connection.execute(select(table.c.id).where(table.c.idempotency_key == key)).first() is not None
 
 
-def _read_call(connection: Connection, call_sid: str) -> CallRecord | None:
-    row = connection.execute(
-        select(calls.c.call_sid, calls.c.state, calls.c.answered_turn, calls.c.response).where(
-            calls.c.call_sid == call_sid
-        )
-    ).first()
-    return CallRecord(*row) if row else None
-
-
 def _engine(url: str) -> Engine:
     # hide_parameters: a database error's message would otherwise quote the row (a mobile, a text's body)
     # into the logs.
@@ -359,9 +344,8 @@ def _engine(url: str) -> Engine:
 
 
 __all__ = [
-    "CallRecord", "DuplicateCall", "Store", "Transaction", "calls", "care_homes", "console_audit", "console_users",
-    "escalations", "home_landlines",
-    "metadata", "notices", "opt_outs", "outbox", "usage_counts",
+    "Store", "Transaction", "calls", "care_homes", "console_audit", "console_users", "escalations", "home_landlines",
+    "metadata", "milestones", "notices", "opt_outs", "outbox", "usage_counts",
 ]  # fmt: skip
 
 

@@ -1,10 +1,10 @@
 """Retention: personal data is kept only as long as configured, then purged to anonymous counts.
 
-Part of the store (SQLAlchemy stays in store.py and its query modules). A purge removes
-call state (which holds the mobile and ODS code a caller gave), texts (number and body)
-and closed escalations older than the retention period, and first adds what it removes
-to `usage_counts` (calls per scenario, texts by outcome, by day) in the same transaction,
-so running it daily, or twice, counts everything exactly once.
+Part of the store (SQLAlchemy stays in the store and its query modules). A purge removes call
+records, texts (number and body) and closed escalations older than the retention period. What
+happened on calls is already counted, anonymously and live, as milestones (never purged); the
+purge adds what it removes of texts and escalations to `usage_counts` (by outcome, by day) in the
+same transaction, so running it daily, or twice, counts everything exactly once.
 
 Kept on purpose: numbers that texted STOP (forgetting them would text them again) and
 open escalations (the care association is still working on them).
@@ -12,14 +12,13 @@ open escalations (the care association is still working on them).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ivr.store.database import Store, calls, escalations, now, outbox, usage_counts
+from ivr.store.database import Store, calls, escalations, milestones, now, outbox, usage_counts
 
 
 @dataclass(frozen=True)
@@ -35,14 +34,9 @@ def purge(store: Store, *, days: int, dry_run: bool = False) -> Purged:
     counts: Counter[tuple[date, str]] = Counter()
     with store.transaction() as tx:
         connection = tx.connection
-        old_calls = connection.execute(select(calls.c.created_at, calls.c.state).where(calls.c.created_at < cutoff))
-        n_calls = 0
-        for created_at, state in old_calls:
-            n_calls += 1
-            day = _day(created_at)
-            counts[(day, "calls")] += 1
-            for scenario in _scenarios(state):
-                counts[(day, f"calls.scenario_{scenario}")] += 1
+        n_calls = int(connection.execute(
+            select(func.count()).select_from(calls).where(calls.c.created_at < cutoff)
+        ).scalar_one())  # fmt: skip
         old_texts = connection.execute(
             select(outbox.c.created_at, outbox.c.purpose, outbox.c.status).where(outbox.c.created_at < cutoff)
         )
@@ -73,9 +67,14 @@ def purge(store: Store, *, days: int, dry_run: bool = False) -> Purged:
 
 
 def usage(store: Store) -> dict[str, int]:
-    """The anonymous counts kept so far, by metric, over all days."""
+    """The anonymous counts so far, by metric, over all days: the milestones, and what purges counted."""
     totals: Counter[str] = Counter()
     with store.engine.connect() as connection:
+        counted = select(milestones.c.kind, milestones.c.detail, func.count()).group_by(
+            milestones.c.kind, milestones.c.detail
+        )
+        for kind, detail, value in connection.execute(counted):
+            totals[milestone_metric(kind, detail)] += value
         for metric, value in connection.execute(select(usage_counts.c.metric, usage_counts.c.count)):
             totals[metric] += value
     return dict(sorted(totals.items()))
@@ -86,13 +85,13 @@ def _day(stamp: datetime) -> date:
     return (stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp).astimezone(UTC).date()
 
 
-def _scenarios(state: str) -> list[int]:
-    """The scenarios a stored call heard; a state an older release wrote may not say."""
-    try:
-        heard = json.loads(state).get("scenarios", [])
-    except (ValueError, AttributeError):
-        return []
-    return [number for number in heard if isinstance(number, int)]
+def milestone_metric(kind: str, detail: str) -> str:
+    """A milestone as a usage metric: calls, calls.scenario_2, texts.asked.checklist, put_through.completed."""
+    if kind == "call_started":
+        return "calls"
+    if kind == "scenario_reached":
+        return f"calls.scenario_{detail}"
+    return f"{kind.replace('text_', 'texts.')}.{detail}" if detail else kind
 
 
 def _add_counts(connection: Connection, counts: Counter[tuple[date, str]]) -> None:

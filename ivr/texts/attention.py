@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, literal, or_, select
+from sqlalchemy import Connection, Select, String, cast, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from ivr.homes.directory import Refusal
 from ivr.store.database import Store, aware, opt_outs, outbox
-from ivr.texts.caps import DailyCaps, TextLimits
+from ivr.texts.caps import Outcome, TextLimits, queue_within_caps
 
+# Who a resend counts against when the text had no calling number (the escalation notice): one shared
+# allowance of IVR_SMS_DAILY_PER_CALLER a day for all such resends.
+RESENT_FOR_NO_CALLER = "operator resend"
 # Our own outcomes a person must look at, and Twilio's delivery states that mean the phone never got it.
 NEEDS_ATTENTION = ("failed", "unknown")
 NOT_DELIVERED = ("undelivered", "failed")
@@ -94,11 +96,15 @@ def _query() -> Select[Any]:
 
 def _read(store: Store, query: Select[Any]) -> list[TextProblem]:
     with store.engine.connect() as connection:
-        return [
-            TextProblem(row.id, row.purpose, row.to_number, row.status, row.delivery_status, row.error, row.attempts,
-                        aware(row.created_at), row.resent_as)
-            for row in connection.execute(query)
-        ]  # fmt: skip
+        return _rows(connection, query)
+
+
+def _rows(connection: Connection, query: Select[Any]) -> list[TextProblem]:
+    return [
+        TextProblem(row.id, row.purpose, row.to_number, row.status, row.delivery_status, row.error, row.attempts,
+                    aware(row.created_at), row.resent_as)
+        for row in connection.execute(query)
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -106,30 +112,30 @@ class Resent:
     """`new_id` when a new text was queued; otherwise why not (`refusal`, or `reason` in words)."""
 
     new_id: int | None = None
-    refusal: Refusal | None = None
+    refusal: Outcome | None = None  # "opted_out" or "limit"
     reason: str | None = None
 
 
 def resend(store: Store, text_id: int, limits: TextLimits) -> Resent:
     """Queue the same text again, to the same number, as a new row: the old one stays as it was, for the record.
 
-    Refused when the number has opted out or a daily cap is reached (as for a caller's own text),
-    or when the text does not need it."""
-    original = one(store, text_id)
-    if original is None:
-        return Resent(reason="that text does not need resending (it went, or it is not in the list)")
-    if original.resent_as is not None:
-        return Resent(new_id=original.resent_as, reason="it was resent already")
-    refusal = DailyCaps(store, limits).refusal(original.to, original.purpose)
-    if refusal is not None:
-        return Resent(refusal=refusal)
+    Through the callers' own path (queue_within_caps): refused when the number opted out or a daily
+    cap is reached, counted and inserted under the caps' lock, so a double click queues one text."""
     with store.transaction() as tx:
+        found = _rows(tx.connection, _query().where(outbox.c.id == text_id))
+        if not found:
+            return Resent(reason="that text does not need resending (it went, or it is not in the list)")
+        original = found[0]
+        if original.resent_as is not None:
+            return Resent(new_id=original.resent_as, reason="it was resent already")
         row = tx.connection.execute(
-            select(outbox.c.call_sid, outbox.c.body, outbox.c.caller_hash, outbox.c.capped)
-            .where(outbox.c.id == text_id)
-        ).one()  # fmt: skip
-        tx.enqueue_text(key=resend_key(text_id), call_sid=row.call_sid, purpose=original.purpose, to=original.to,
-                        body=row.body, caller_hash=row.caller_hash, capped=row.capped)  # fmt: skip
+            select(outbox.c.call_sid, outbox.c.body, outbox.c.caller_hash).where(outbox.c.id == text_id)
+        ).one()
+        outcome = queue_within_caps(tx, limits, key=resend_key(text_id), call_sid=row.call_sid,
+                                    purpose=original.purpose, to=original.to, body=row.body,
+                                    caller_hash=row.caller_hash or RESENT_FOR_NO_CALLER)  # fmt: skip
+        if outcome != "queued":
+            return Resent(refusal=outcome)
         new_id = tx.connection.execute(
             select(outbox.c.id).where(outbox.c.idempotency_key == resend_key(text_id))
         ).scalar_one()

@@ -10,7 +10,7 @@ from ivr.content.model import Content
 from ivr.phone import mask, uk_mobile
 from ivr.store.database import Store
 from ivr.texts import outbox
-from ivr.texts.caps import DailyCaps, TextLimits
+from ivr.texts.caps import CallerHash, TextLimits, queue_within_caps
 from ivr.texts.compose import compose
 
 log = logging.getLogger("ivr.texts.inbound")
@@ -19,7 +19,8 @@ log = logging.getLogger("ivr.texts.inbound")
 class InboundTexts:
     """Texts sent to the companion's number: keywords bring back a script; STOP and START are kept."""
 
-    def __init__(self, content: Content, store: Store, limits: TextLimits) -> None:
+    def __init__(self, content: Content, store: Store, limits: TextLimits, caller_hash: CallerHash) -> None:
+        self.caller_hash = caller_hash
         self.content = content
         self.store = store
         self.limits = limits
@@ -49,11 +50,13 @@ class InboundTexts:
         purpose = self.keywords.get(word)
         if purpose is None:  # HELP, MENU, or a word we do not know: the list of what can be asked
             return self.body("help")
-        if DailyCaps(self.store, self.limits).refusal(mobile, purpose) is not None:
-            return None  # over a daily cap: said in the log; no reply, so no text over the cap
-        with self.store.transaction() as tx:  # through the outbox: paced, retried, counted
-            tx.enqueue_text(key=f"sms:{form.get('MessageSid', '')}:{purpose}", call_sid=None, purpose=purpose,
-                            to=sender, body=self.body(purpose))  # fmt: skip
+        with self.store.transaction() as tx:  # through the outbox: paced, retried, counted within the caps
+            # Over a cap: said in the log; no reply, so no text over the cap. The mobile asking is the
+            # caller here, so its own allowance counts too.
+            queue_within_caps(
+                tx, self.limits, key=f"sms:{form.get('MessageSid', '')}:{purpose}", call_sid=None, purpose=purpose,
+                to=sender, body=self.body(purpose), caller_hash=self.caller_hash(sender),
+            )  # fmt: skip
         return None
 
     def body(self, purpose: str) -> str:

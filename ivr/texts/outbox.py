@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from ivr.store.database import Store, aware, holds, now, opt_outs, outbox, sending_pace
 
@@ -158,6 +158,12 @@ def record_delivery(store: Store, sid: str, status: str) -> bool:
 
 def sent_today(store: Store, *, to: str | None = None, caller_hash: str | None = None) -> int:
     """Texts callers asked for in the last 24 hours: to one mobile, from one caller, or in all."""
+    with store.engine.connect() as connection:
+        return count_today(connection, to=to, caller_hash=caller_hash)
+
+
+def count_today(connection: Connection, *, to: str | None = None, caller_hash: str | None = None) -> int:
+    """`sent_today` inside a transaction that holds the caps (texts/caps.py)."""
     query = select(func.count()).select_from(outbox).where(
         outbox.c.capped.is_(True), outbox.c.created_at >= now() - timedelta(days=1)
     )
@@ -165,13 +171,16 @@ def sent_today(store: Store, *, to: str | None = None, caller_hash: str | None =
         query = query.where(outbox.c.to_number == to)
     if caller_hash is not None:
         query = query.where(outbox.c.caller_hash == caller_hash)
-    with store.engine.connect() as connection:
-        return int(connection.execute(query).scalar_one())
+    return int(connection.execute(query).scalar_one())
 
 
 def is_opted_out(store: Store, number: str) -> bool:
     with store.engine.connect() as connection:
-        return connection.execute(select(opt_outs.c.number).where(opt_outs.c.number == number)).first() is not None
+        return opted_out(connection, number)
+
+
+def opted_out(connection: Connection, number: str) -> bool:
+    return connection.execute(select(opt_outs.c.number).where(opt_outs.c.number == number)).first() is not None
 
 
 def opt_out(store: Store, number: str) -> None:

@@ -1,14 +1,14 @@
 """The operator console: its accounts, its audit log, and a note on each escalation closed.
 
 Revision ID: 0006
-Revises: 0004 (0005, the milestones, when main has it)
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

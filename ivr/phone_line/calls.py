@@ -1,0 +1,162 @@
+"""One turn of a call as one unit of work, with no Flask in it: web.py parses the form and checks the
+signature, this does the rest and returns the TwiML to send.
+
+A turn opens the state sealed in its URL, runs the pure engine, writes what the turn asked for
+(texts, an escalation, milestones) in one short transaction, lets the engine word how that went,
+and seals the next state into the next URLs. A plain menu or step turn touches no database; only
+look-ups the engine needs (the directory, the notice at the start) and those writes do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ivr.content.model import Content
+from ivr.engine import flow
+from ivr.engine.state import CallState
+from ivr.engine.turn import Escalate, Input, Milestone, SendSms, TextOutcome, Turn
+from ivr.homes import escalations, notice
+from ivr.homes.directory import Directory
+from ivr.phone import caller_id, mask
+from ivr.phone_line import twiml
+from ivr.phone_line.tokens import Sealer
+from ivr.store.database import Store, StoreError, Transaction
+from ivr.texts import outbox
+from ivr.texts.caps import CallerHash, TextLimits, queue_within_caps
+from ivr.texts.compose import compose
+
+log = logging.getLogger("ivr.phone_line.calls")
+
+
+@dataclass(frozen=True)
+class LineConfig:
+    """What the phone line is told once, at start, from the settings and the line (built in web.py)."""
+
+    base_url: str  # the public address, or "" for URLs relative to the request
+    voice: twiml.TwilioVoice
+    limits: TextLimits
+    escalation_contact: str | None
+    crown_dependency_mobiles: bool
+
+
+class Calls:
+    def __init__(
+        self,
+        content: Content,
+        store: Store,
+        directory: Directory,
+        config: LineConfig,
+        sealer: Sealer,
+        caller_hash: CallerHash,
+    ) -> None:
+        self.content = content
+        self.store = store
+        self.directory = directory
+        self.config = config
+        self.sealer = sealer
+        self.caller_hash = caller_hash
+
+    def incoming(self, call_sid: str, caller: str | None) -> str:
+        """A call comes in: the greeting and the main menu; the call record and its first milestone written."""
+        number = caller_id(caller)
+        today = notice.current(self.store)
+        turn, state = flow.start(self.content, self.directory, caller=number, notice=today.text if today else None)
+        try:
+            with self.store.transaction() as tx:
+                if tx.start_call(call_sid):
+                    log.info("call %s from %s: started, %s", call_sid, mask(number),
+                             "a known home" if state.ods else "not a known home")  # fmt: skip
+                tx.milestone(call_key(call_sid), "call_started")
+        except StoreError:  # the call goes on: what it needs is in its URLs, not the database
+            log.exception("call %s: its start could not be recorded", call_sid)
+        return self.finish(call_sid, number, turn, state)
+
+    def turn(self, call_sid: str, caller: str | None, token: str, given: Input) -> str:
+        """The caller's answer to the turn whose state is sealed in `token`."""
+        state = self.sealer.open(token, call_sid)
+        if state is None:
+            # A token from another call, tampered with, or sealed under a key no longer known: the
+            # engine's restart (its node is no node) apologises and plays the main menu.
+            log.warning("call %s: a token that does not open; starting again at the main menu", call_sid)
+            state = CallState(node="")
+        turn, state = flow.advance(self.content, self.directory, state, given,
+                                   crown_dependency_mobiles=self.config.crown_dependency_mobiles)  # fmt: skip
+        return self.finish(call_sid, caller_id(caller), turn, state)
+
+    def finish(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> str:
+        """Write what the turn asked for, word how it went, and give the TwiML with the next sealed URLs."""
+        outcomes = self.write(call_sid, caller, turn, state) if _asks_for_writes(turn) else {}
+        turn, state = flow.settle(self.content, turn, state, outcomes)
+        token = self.sealer.seal(state, call_sid)
+        action = f"{self.config.base_url}/voice/turn/{token}"
+        return twiml.render(turn, twiml.Urls(action=action, silence=f"{action}/silence"), self.config.voice)
+
+    def write(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> Mapping[str, TextOutcome]:
+        """The turn's side effects in one short transaction, each at most once however often Twilio retries."""
+        outcomes: dict[str, TextOutcome] = {}
+        key = call_key(call_sid)
+        try:
+            with self.store.transaction() as tx:
+                for step in turn:
+                    if isinstance(step, SendSms):
+                        outcomes[step.purpose] = self.queue(tx, call_sid, caller, step, state)
+                        if outcomes[step.purpose] == "queued":
+                            tx.milestone(key, "text_queued", step.purpose)
+                    elif isinstance(step, Escalate):
+                        self.escalate(tx, call_sid, step)
+                    elif isinstance(step, Milestone):
+                        tx.milestone(key, step.kind, step.detail)
+        except StoreError:
+            log.exception("call %s: what the turn asked for could not be written; the caller is told", call_sid)
+            return {step.purpose: "unavailable" for step in turn if isinstance(step, SendSms)}
+        return outcomes
+
+    def queue(self, tx: Transaction, call_sid: str, caller: str | None, step: SendSms, state: CallState) -> TextOutcome:
+        """The text goes to the outbox within the caps; a worker sends it, never the webhook."""
+        body = compose(self.content, step.purpose, ods=step.ods, mailbox=state.mailbox_address(),
+                       ticket=step.ticket, reason=step.reason)  # fmt: skip
+        outcome = queue_within_caps(
+            tx, self.config.limits, key=outbox.call_text_key(call_sid, step.purpose), call_sid=call_sid,
+            purpose=step.purpose, to=step.to, body=body, caller_hash=self.caller_hash(caller),
+        )  # fmt: skip
+        log.info("call %s: text %r to %s: %s", call_sid, step.purpose, mask(step.to), outcome)
+        return outcome
+
+    def escalate(self, tx: Transaction, call_sid: str, step: Escalate) -> None:
+        """Record the ticket, and text the care association's contact: a notice, not counted against the caps."""
+        home = self.directory.home(step.ods) if step.ods else None
+        name = home.name if home else None
+        key = f"call:{call_sid}:escalation:{step.ticket}"
+        added = escalations.record(tx, key=key, call_sid=call_sid, ods=step.ods, home_name=name,
+                                   ticket=step.ticket, reason=step.reason)  # fmt: skip
+        contact = self.config.escalation_contact
+        if added and contact:
+            body = compose(self.content, "escalation_notice", ods=step.ods, ticket=step.ticket, reason=step.reason,
+                           home=name)  # fmt: skip
+            tx.enqueue_text(key=key, call_sid=call_sid, purpose="escalation_notice", to=contact, body=body,
+                            capped=False)  # fmt: skip
+        log.info("call %s: escalation for %s %s%s", call_sid, "a known home" if step.ods else "an unknown home",
+                 "recorded" if added else "already recorded",
+                 "" if contact else "; IVR_ESCALATION_CONTACT is not set, so no text")  # fmt: skip
+
+    def ended(self, call_sid: str, status: str, duration: int | None) -> bool:
+        """Twilio's status callback: the call record finished, and its end counted."""
+        with self.store.transaction() as tx:
+            known = tx.end_call(call_sid, status, duration)
+            tx.milestone(call_key(call_sid), "call_ended", status)
+        return known
+
+    def trouble(self) -> str:
+        return twiml.trouble(self.content, self.config.voice)
+
+
+def call_key(call_sid: str) -> str:
+    """What milestones know a call by: the same for every request of one call, and not the CallSid itself."""
+    return hashlib.sha256(b"ivr milestone:" + call_sid.encode()).hexdigest()[:32]
+
+
+def _asks_for_writes(turn: Turn) -> bool:
+    return any(isinstance(step, SendSms | Escalate | Milestone) for step in turn)

@@ -1,0 +1,74 @@
+"""The call's state, sealed into the URLs Twilio calls back: it travels with the call, so a turn needs no database.
+
+Deterministic authenticated encryption (AES-SIV), with the CallSid as associated data: the
+same state on the same call always seals to the same token (a retried request is answered
+byte for byte the same), a token from another call or with one bit changed does not open,
+and nothing in it can be read: not the ODS code, not a digit of the caller's mobile, though
+Twilio and every proxy log these URLs. The key is derived from IVR_SECRET_KEY; tokens sealed
+under IVR_SECRET_KEY_PREVIOUS still open while the key changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import ValidationError
+
+from ivr.engine.state import CallState
+
+log = logging.getLogger("ivr.phone_line.tokens")
+
+# The token's own version, its first byte: a later format can be told apart, and refused politely.
+VERSION = b"\x01"
+# A different label derives a different key from the same secret: the console's sessions use another.
+KEY_LABEL = b"ivr: call state in URLs, v1"
+
+
+def derive_key(secret: str, label: bytes = KEY_LABEL, length: int = 64) -> bytes:
+    """A key for one purpose, from the companion's root secret; by default the 512-bit AES-SIV key
+    (two AES-256 keys) for call tokens. Each purpose has its own label, so its own key."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=label).derive(secret.encode())
+
+
+class Sealer:
+    def __init__(self, secret: str, previous: str | None = None) -> None:
+        self._current = AESSIV(derive_key(secret))
+        self._previous = AESSIV(derive_key(previous)) if previous else None
+
+    def seal(self, state: CallState, call_sid: str) -> str:
+        # Only what differs from the defaults, with short separators: the URL stays short.
+        plain = json.dumps(state.model_dump(mode="json", exclude_defaults=True), separators=(",", ":")).encode()
+        sealed = self._current.encrypt(plain, _associated(call_sid))
+        return base64.urlsafe_b64encode(VERSION + sealed).rstrip(b"=").decode()
+
+    def open(self, token: str, call_sid: str) -> CallState | None:
+        """The state sealed in `token` for this call, or None for a token we did not seal for it."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (ValueError, TypeError):
+            return None
+        if raw[:1] != VERSION:
+            return None
+        for key in (self._current, self._previous):
+            if key is None:
+                continue
+            try:
+                plain = key.decrypt(raw[1:], _associated(call_sid))
+            except InvalidTag:
+                continue
+            try:
+                return CallState.model_validate_json(plain)
+            except ValidationError:  # sealed by a release whose state had other fields
+                log.warning("a call token opened but its state is not this release's")
+                return None
+        return None
+
+
+def _associated(call_sid: str) -> list[bytes]:
+    return [VERSION, call_sid.encode()]
