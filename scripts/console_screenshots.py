@@ -92,7 +92,7 @@ def photograph(page: Page, base: str, store: Store, directory: Path) -> list[Pat
     page.goto(f"{base}/console/texts")
     shot("texts")
     failed = next(text for text in attention.problems(store) if text.state == "failed")
-    page.get_by_role("button", name=f"Resend text {failed.id}").click()
+    page.get_by_role("button", name=f"Resend text {failed.id}", exact=True).click()
     shot("texts-resent")
     if page.get_by_role("link", name="Usage", exact=True).count():
         page.get_by_role("link", name="Usage", exact=True).click()

@@ -5,15 +5,17 @@ Also used by scripts/console_screenshots.py, so the screenshots show what the te
 
 from __future__ import annotations
 
+import random
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from werkzeug.serving import make_server
 
 from ivr.app import create_app
@@ -22,7 +24,7 @@ from ivr.homes import directory_store, escalations
 from ivr.homes.directory import Home
 from ivr.operators import accounts
 from ivr.settings import Settings
-from ivr.store.database import Store, now, outbox
+from ivr.store.database import Store, milestones, now, outbox, usage_counts
 from ivr.store.database import escalations as escalations_table
 from ivr.texts import outbox as outbox_queries
 from tests.conftest import PROMPTS
@@ -93,6 +95,49 @@ def seed(store: Store) -> None:
     queue_text(store, "call:CA6:scenario_3", to="+447400200303", purpose="scenario_3", call_sid="CA6", hours_ago=2,
                status="sent", delivery_status="undelivered", error=None)  # fmt: skip
     outbox_queries.opt_out(store, "+447400200399")
+    seed_milestones(store)
+
+
+def seed_milestones(store: Store, days: int = 120) -> None:
+    """Four months of calls as the phone line counts them, quieter at weekends, the same every run."""
+    chance = random.Random(7)
+    rows = []
+    for back in range(days):
+        day = now() - timedelta(days=back)
+        calls = chance.randint(0, 3) if day.weekday() >= 5 else chance.randint(2, 9)
+        for n in range(calls):
+            key, at = f"{back}-{n}", day - timedelta(minutes=chance.randint(0, 600))
+            rows.append({"call_key": key, "kind": "call_started", "detail": "", "at": at})
+            scenario = chance.choice(["1", "2", "2", "3", ""])
+            if scenario:
+                rows.append({"call_key": key, "kind": "scenario_reached", "detail": scenario, "at": at})
+                if chance.random() < 0.6:
+                    rows.append({"call_key": key, "kind": "text_asked", "detail": f"scenario_{scenario}", "at": at})
+                    rows.append({"call_key": key, "kind": "text_queued", "detail": f"scenario_{scenario}", "at": at})
+            if chance.random() < 0.3:
+                rows.append({"call_key": key, "kind": "put_through", "detail": "", "at": at})
+                rows.append({"call_key": key, "kind": "outcome", "at": at,
+                             "detail": chance.choice(["sorted", "sorted", "ticket_given", "no_answer"])})
+    # The texts those calls queued: still in the outbox for 30 days (most delivered), then only as the
+    # anonymous counts a purge keeps.
+    texts, kept = [], Counter[tuple[date, str]]()
+    for row in rows:
+        if row["kind"] != "text_queued":
+            continue
+        recent = now() - row["at"] < timedelta(days=30)
+        delivered = chance.random() < (0.97 if recent else 0.9)
+        if recent:
+            texts.append({"idempotency_key": f"call:{row['call_key']}:{row['detail']}", "purpose": row["detail"],
+                          "to_number": "+447400100200", "body": "...", "status": "sent", "created_at": row["at"],
+                          "delivery_status": "delivered" if delivered else "undelivered"})  # fmt: skip
+        else:
+            kept[(row["at"].date(), f"texts.sent.{row['detail']}")] += 1
+            kept[(row["at"].date(), f"texts.delivered.{row['detail']}")] += delivered
+    with store.transaction() as tx:
+        tx.connection.execute(insert(milestones), rows)
+        tx.connection.execute(insert(outbox), texts)
+        tx.connection.execute(insert(usage_counts), [{"day": day, "metric": metric, "count": count}
+                                                     for (day, metric), count in kept.items() if count])  # fmt: skip
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.console import guard, pages  # noqa: F401  (they add their routes to the blueprint)
+from ivr.console import guard, pages, usage_page  # noqa: F401  (they add their routes to the blueprint)
 from ivr.console.blueprint import EXTENSION, Console, blueprint
 from ivr.content.model import Content
 from ivr.line import Line, derive_key
