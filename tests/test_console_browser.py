@@ -171,7 +171,7 @@ def test_the_console_works_from_the_keyboard_alone(page: Page, base: str, store:
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
-    for path in ("/console/", "/console/escalations", "/console/texts", "/console/audit",
+    for path in ("/console/", "/console/escalations", "/console/texts", "/console/usage", "/console/audit",
                  f"/console/escalations/{number}"):  # fmt: skip
         page.goto(base + path)
         assert unlabelled(page) == [], path

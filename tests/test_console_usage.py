@@ -98,3 +98,21 @@ def test_the_usage_page_shows_a_chart_and_the_table(signed_in: FlaskClient, stor
     assert "Scenario 1" in page and "Scenario 2" in page and "Outcome: sorted" in page
     assert "The last 30 days" in page and "Before that, by month" in page
     assert "style=" not in page and "<script" not in page
+
+
+def test_a_purge_keeps_how_many_texts_were_delivered_for_the_months(upgraded: Store) -> None:
+    from ivr.store import retention
+
+    store = upgraded
+    old = datetime.now(UTC) - timedelta(days=60)
+    with store.transaction() as tx:
+        for key, delivery in (("a", "delivered"), ("b", "undelivered"), ("c", "read")):
+            tx.enqueue_text(key=key, call_sid=None, purpose="checklist", to="+447400123456", body="...")
+            tx.connection.execute(outbox.update().where(outbox.c.idempotency_key == key)
+                                  .values(status="sent", delivery_status=delivery, created_at=old))  # fmt: skip
+    before = usage_report.report(store, today=datetime.now(UTC).date())
+    done = retention.purge(store, days=30)
+    assert done.texts == 3 and done.counts["texts.delivered.checklist"] == 2
+    after = usage_report.report(store, today=datetime.now(UTC).date())
+    sent = [(p.texts_sent, p.texts_delivered) for p in before.months]
+    assert sent == [(p.texts_sent, p.texts_delivered) for p in after.months] and sum(s for s, _ in sent) == 3
