@@ -1,4 +1,5 @@
-"""The Flask app factory: one app that assembles the phone line's webhooks behind the platform's proxy.
+"""The Flask app factory: one app that assembles the phone line's webhooks and the operator console
+behind the platform's proxy.
 
 Gunicorn and `ivr serve` build it with `ivr.app:create_app()`; tests pass their own settings,
 content and store. Nothing is built at import time.
@@ -9,12 +10,12 @@ from __future__ import annotations
 from flask import Flask, Response, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import privacy
+from ivr import console, privacy
 from ivr.content.loader import ContentError, load
 from ivr.content.model import Content
 from ivr.homes.directory import Directory
 from ivr.line import Line, line_for
-from ivr.phone_line.web import PhoneLine, check_signature_settings
+from ivr.phone_line.web import PhoneLine, check_signature_settings, text_limits
 from ivr.settings import ConfigurationError, Settings, SettingsError, load_settings
 from ivr.store.database import Store
 
@@ -54,6 +55,8 @@ def create_app(
     app.add_url_rule("/healthz", view_func=healthz)
     app.add_url_rule("/readyz", view_func=readyz)
     PhoneLine.build(settings, line, content, store, directory).install(app)
+    if settings.console:
+        console.install(app, line=line, store=store, content=content, limits=text_limits(settings))
     return app
 
 

@@ -7,6 +7,8 @@ promise texts and send none, so it stops the process at start with one line nami
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import time
@@ -27,6 +29,23 @@ class Line:
     auth_token: str  # what Twilio signs its requests with
     secret_key: str  # the root secret later keys are derived from
     previous_secret_key: str | None = None  # accepted while the secret changes
+
+    def derive(self, label: str, length: int = 32) -> bytes:
+        """A key for one purpose (HKDF-SHA256, RFC 5869, with `label` as its info), so no two uses share a key
+        and a key that leaks from one use says nothing of the root secret or of the others."""
+        return derive_key(self.secret_key, label, length)
+
+
+def derive_key(secret: str, label: str, length: int = 32) -> bytes:
+    if length > 255 * 32:
+        raise ValueError("HKDF-SHA256 gives at most 8160 bytes")
+    # No salt: RFC 5869 then uses a block of zeros, as cryptography's HKDF(salt=None) does.
+    pseudorandom = hmac.new(bytes(32), secret.encode(), hashlib.sha256).digest()  # extract
+    block, out = b"", b""
+    for counter in range(1, -(-length // 32) + 1):  # expand
+        block = hmac.new(pseudorandom, block + label.encode() + bytes([counter]), hashlib.sha256).digest()
+        out += block
+    return out[:length]
 
 
 def line_for(settings: Settings) -> Line:

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     # from further out (or any at all with 0) is the client's word, and a forged host would let a
     # signature made for another address pass when PUBLIC_BASE_URL is not set.
     trusted_proxies: int = Field(default=1, ge=0, le=10, description="Proxy hops whose X-Forwarded-* are trusted")
+    # The digital officer's pages under /console; off where only the phone line should be reachable.
+    console: bool = Field(default=True, description="Serve the operator console under /console")
     # --- texts ---
     sms_per_second: float = Field(default=1.0, gt=0, le=100, description="Sending rate of the worker")
     sms_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries before a text is marked failed")

@@ -14,7 +14,8 @@ from click.testing import CliRunner, Result
 from sqlalchemy import insert, text
 
 from ivr.cli.main import main
-from ivr.homes import escalations, notice
+from ivr.homes import directory_store, escalations, notice
+from ivr.homes.directory import Home
 from ivr.store.database import Store, calls, milestones, now, outbox
 from ivr.store.database import escalations as escalations_table
 from tests.databases import open_store
@@ -334,7 +335,7 @@ def test_escalations_list_close_and_csv(ivr: Run, store: Store) -> None:
     assert "INC0012345" in listed.output and "INC0067890" in listed.output
     assert "2 escalations." in listed.output
 
-    closed = ivr("escalations", "close", str(first))
+    closed = ivr("escalations", "close", str(first), "--note", "Rang the helpdesk; reset promised today.")
     assert (closed.exit_code, closed.output) == (0, f"Escalation {first}: closed.\n")
     assert ivr("escalations", "close", str(first)).output == f"Escalation {first}: was already closed.\n"
     clean_error(ivr("escalations", "close", "999"), "no escalation 999")
@@ -347,9 +348,8 @@ def test_escalations_list_close_and_csv(ivr: Run, store: Store) -> None:
     assert as_csv.exit_code == 0
     reader = csv.DictReader(io.StringIO(as_csv.output))
     rows = list(reader)
-    assert reader.fieldnames == [
-        "id", "received", "ods_code", "home", "ring_back", "ticket", "reason", "status", "closed",
-    ]  # fmt: skip
+    assert reader.fieldnames == ["id", "received", "ods_code", "home", "ticket", "reason", "status", "closed",
+                                 "callback", "note"]
     stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
     assert all(stamp.fullmatch(row["received"]) for row in rows)
     assert stamp.fullmatch(rows[0]["closed"])
@@ -357,12 +357,35 @@ def test_escalations_list_close_and_csv(ivr: Run, store: Store) -> None:
     shown = [{key: value for key, value in row.items() if key not in ignored} for row in rows]
     assert shown == [
         {"id": str(first), "ods_code": "VLC01", "home": "Wragby Road Care Home", "ticket": "INC0012345",
-         "reason": "refused", "status": "closed"},
-        {"id": str(second), "ods_code": "", "home": "", "ticket": "INC0067890", "reason": "leaver", "status": "open"},
+         "reason": "refused", "status": "closed", "callback": "",
+         "note": "Rang the helpdesk; reset promised today."},
+        {"id": str(second), "ods_code": "", "home": "", "ticket": "INC0067890", "reason": "leaver", "status": "open",
+         "callback": "", "note": ""},
     ]  # fmt: skip
     assert rows[1]["closed"] == ""
     open_csv = list(csv.DictReader(io.StringIO(ivr("escalations", "list", "--open", "--csv").output)))
     assert [row["id"] for row in open_csv] == [str(second)]
+
+    reopened = ivr("escalations", "reopen", str(first))
+    assert (reopened.exit_code, reopened.output) == (0, f"Escalation {first}: reopened.\n")
+    assert ivr("escalations", "reopen", str(first)).output == f"Escalation {first}: was already open.\n"
+    clean_error(ivr("escalations", "reopen", "999"), "no escalation 999")
+    assert "2 escalations open." in ivr("escalations", "list", "--open").output
+
+
+def test_the_callback_number_is_the_callers_mobile_else_the_homes_landline(ivr: Run, store: Store) -> None:
+    directory_store.add(store, Home(ods="VLC01", name="Wragby Road Care Home", landlines=("+441522123456",)))
+    assert escalate(store, "CA1", "VLC01", "Wragby Road Care Home", "INC0012345", "refused")
+    assert escalate(store, "CA2", "VLC01", "Wragby Road Care Home", "INC0067890", "refused")
+    with store.transaction() as tx:  # the second caller had the script texted to their own mobile
+        tx.enqueue_text(key="k", call_sid="CA2", purpose="scenario_1", to="+447400123457", body="...")
+        tx.enqueue_text(key="n", call_sid="CA1", purpose="escalation_notice", to="+447400999888", body="...")
+    first, second = escalations.listing(store)
+    assert (first.callback, second.callback) == ("+441522123456", "+447400123457")
+    listed = ivr("escalations", "list").output
+    assert "*********456" in listed and "*********457" in listed and "+447400" not in listed  # masked
+    rows = list(csv.DictReader(io.StringIO(ivr("escalations", "list", "--csv").output)))
+    assert [row["callback"] for row in rows] == ["+441522123456", "+447400123457"]  # whole in the CSV
 
 
 # --- purge and usage ------------------------------------------------------------------------------------------

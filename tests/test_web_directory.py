@@ -131,7 +131,7 @@ def test_an_escalation_from_an_unknown_number_asks_for_the_home_and_a_number_to_
     assert (row["ods"], row["home_name"], row["callback"]) == ("VL15A", "Lindum House", "+441522500500")
     assert "1522500500" not in caplog.text and "********500" in caplog.text
     listed = CliRunner().invoke(main, ["escalations", "list", "--csv"], env={"DATABASE_URL": store.url}).output
-    assert next(csv.DictReader(io.StringIO(listed)))["ring_back"] == "01522500500"
+    assert next(csv.DictReader(io.StringIO(listed)))["callback"] == "+441522500500"
 
 
 def test_an_unknown_caller_who_gave_a_code_earlier_is_asked_only_for_a_number(client: FlaskClient) -> None:

@@ -23,7 +23,7 @@ from ivr.homes import escalations as escalation_store
 from ivr.homes import notice as notice_store
 from ivr.homes.directory import Home
 from ivr.homes.files import LAYOUTS, BadRow, HomeFileError, Layout, ParsedFile, read_homes, record_from_fields
-from ivr.phone import mask, national_digits
+from ivr.phone import mask
 from ivr.store import retention
 from ivr.store.database import Store
 
@@ -187,40 +187,40 @@ def escalations() -> None:
 @click.option("--open", "only_open", is_flag=True, help="Only those not closed yet.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on standard output, for a spreadsheet.")
 def escalations_list(only_open: bool, as_csv: bool) -> None:
-    """The escalations, oldest first."""
+    """The escalations, oldest first. Callback numbers are masked in the table and whole in the CSV."""
     found = escalation_store.listing(open_store(), only_open=only_open)
-    columns = ("id", "received", "ods_code", "home", "ring_back", "ticket", "reason", "status", "closed")
-    rows = [
-        (str(e.id), _uk_time(e.created_at), e.ods or "", e.home_name or "",
-         national_digits(e.callback) if e.callback else "", e.ticket, e.reason, e.status,
-         _uk_time(e.closed_at) if e.closed_at else "")
-        for e in found
-    ]  # fmt: skip
+    rows = escalation_store.csv_rows(found)
     if as_csv:
         writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
+        writer.writerow(escalation_store.CSV_COLUMNS)
         writer.writerows(rows)
         return
-    table = Table("Id", "Received", "ODS code", "Home", "Ring back", "Ticket", "Reason", "Status", "Closed")
-    for row in rows:
-        table.add_row(*(_cell(cell) for cell in row))
+    table = Table("Id", "Received", "ODS code", "Home", "Ticket", "Reason", "Status", "Closed", "Callback")
+    for row, escalation in zip(rows, found, strict=True):
+        table.add_row(*(_cell(cell) for cell in row[:8]), mask(escalation.callback) if escalation.callback else "-")
     Console().print(table)
     click.echo(f"{_count(len(found), 'escalation')}{' open' if only_open else ''}.")
 
 
-def _uk_time(stamp: datetime) -> str:
-    """Stored in UTC; the digital officer reads UK time (GMT or BST)."""
-    return stamp.astimezone(notice_store.UK).strftime("%Y-%m-%d %H:%M")
-
-
 @escalations.command(name="close")
 @click.argument("escalation_id", metavar="ID", type=click.IntRange(1, 2**31 - 1))
-def escalations_close(escalation_id: int) -> None:
+@click.option("--note", help="What was done: kept with the escalation and in the CSV.")
+def escalations_close(escalation_id: int, note: str | None) -> None:
     """Mark an escalation as dealt with."""
-    closed = escalation_store.close(open_store(), escalation_id)
+    closed = escalation_store.close(open_store(), escalation_id, note=note)
     if closed is None:
         raise click.ClickException(f"no escalation {escalation_id} (see `ivr escalations list`)")
     click.echo(f"Escalation {escalation_id}: {'closed' if closed else 'was already closed'}.")
+
+
+@escalations.command(name="reopen")
+@click.argument("escalation_id", metavar="ID", type=click.IntRange(1, 2**31 - 1))
+def escalations_reopen(escalation_id: int) -> None:
+    """Open a closed escalation again, when the helpdesk did not do what it said."""
+    reopened = escalation_store.reopen(open_store(), escalation_id)
+    if reopened is None:
+        raise click.ClickException(f"no escalation {escalation_id} (see `ivr escalations list`)")
+    click.echo(f"Escalation {escalation_id}: {'reopened' if reopened else 'was already open'}.")
 
 
 # --- notice ----------------------------------------------------------------------------------

@@ -230,11 +230,12 @@ def tree(prompts: Path | None, as_mermaid: bool) -> None:
 
 
 def _register_phone_commands() -> None:
+    from ivr.cli.console import COMMANDS as CONSOLE_COMMANDS
     from ivr.cli.homes import COMMANDS as DIRECTORY_COMMANDS
     from ivr.cli.phone_line import COMMANDS
     from ivr.cli.twilio import COMMANDS as TWILIO_COMMANDS
 
-    for command in [*COMMANDS, *DIRECTORY_COMMANDS, *TWILIO_COMMANDS]:
+    for command in [*COMMANDS, *DIRECTORY_COMMANDS, *TWILIO_COMMANDS, *CONSOLE_COMMANDS]:
         main.add_command(command)
 
 

@@ -12,16 +12,22 @@ from urllib.parse import urlsplit
 
 import click
 from pydantic import SecretStr
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from ivr import gsm7, privacy
 from ivr.cli import setup
 from ivr.content.loader import ContentError, load
 from ivr.content.model import Reason, reason_words
 from ivr.engine.validators import ODS_CODE
+from ivr.homes import escalations
 from ivr.line import LOCAL_TOKEN
+from ivr.phone import mask
 from ivr.phone_line.callsim import CallSimulator, Heard
 from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import Store, StoreError, describe
+from ivr.texts import attention
 from ivr.texts.compose import compose
 from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
 
@@ -105,6 +111,8 @@ def serve(host: str, port: int | None) -> None:
     click.echo(f"  Primary handler fails:   {base}/voice/fallback")
     click.echo(f"  Call status changes:     {base}/voice/status")
     click.echo(f"  A message comes in:      {base}/sms")
+    if settings.console:
+        click.echo(f"The operator console: {base}/console (accounts: `ivr console add-user NAME`)")
     drain = worker_for(settings, store)
     # The embedded default sends (or prints) texts from this process; a deployment runs `ivr worker`.
     threading.Thread(target=drain.run, name="outbox", daemon=True).start()
@@ -206,6 +214,52 @@ def preview(purpose: str | None, ods: str | None, as_json: bool, prompts: Path |
             parts = "1 segment" if counted.segments == 1 else f"{counted.segments} segments"
             click.echo(f"== {name}: {counted.encoding}, {counted.units} characters, {parts}")
             click.echo(body + "\n")
+
+
+@sms.command(name="list")
+@click.option("--opt-outs", "with_opt_outs", is_flag=True, help="Also list the numbers that opted out.")
+def sms_list(with_opt_outs: bool) -> None:
+    """Texts that need attention: failed, not delivered, or not known to have gone; latest first.
+
+    Numbers are masked, as in the console (which shows one whole on request, and records that).
+    """
+    store = open_store()
+    found = attention.problems(store)
+    table = Table("Id", "Queued (UK)", "Purpose", "To", "State", "Twilio's reason", "Tries", "Resent as")
+    for text in found:
+        table.add_row(str(text.id), escalations.uk_time(text.created_at), escape(text.purpose), mask(text.to),
+                      text.state, escape(text.error or "-"), str(text.attempts),
+                      str(text.resent_as) if text.resent_as else "-")  # fmt: skip
+    Console().print(table)
+    waiting = sum(1 for text in found if text.resent_as is None)
+    click.echo(f"{len(found)} {'text' if len(found) == 1 else 'texts'}; {waiting} not resent "
+               "(`ivr sms resend ID`).")  # fmt: skip
+    if with_opt_outs:
+        opted = attention.opted_out(store)
+        click.echo(f"{len(opted)} opted out:")
+        for entry in opted:
+            click.echo(f"  {mask(entry.number)} since {escalations.uk_time(entry.at)}")
+
+
+@sms.command(name="resend")
+@click.argument("text_id", metavar="ID", type=click.IntRange(1, 2**31 - 1))
+def sms_resend(text_id: int) -> None:
+    """Queue text ID again, as a new text to the same number, within the daily caps and opt-outs."""
+    from ivr.phone_line.web import text_limits
+
+    result = attention.resend(open_store(), text_id, text_limits(_settings()))
+    if result.refusal is not None:
+        raise click.ClickException(REFUSED[result.refusal])
+    if result.reason is not None:
+        raise click.ClickException(f"text {text_id}: {result.reason}" +
+                                   (f" (as text {result.new_id})" if result.new_id else ""))  # fmt: skip
+    click.echo(f"Text {text_id} is queued again as text {result.new_id}; `ivr worker` sends it.")
+
+
+REFUSED = {
+    "opted_out": "not resent: that number opted out (it texted STOP)",
+    "limit": "not resent: a daily cap is reached (IVR_SMS_DAILY_PER_MOBILE or IVR_SMS_DAILY_TOTAL)",
+}
 
 
 COMMANDS: list[click.Command] = [db, serve, call, worker, sms]

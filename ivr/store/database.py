@@ -134,6 +134,8 @@ escalations = Table(
     Column("status", String(8), nullable=False),  # open | closed
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
+    Column("note", Text),  # what the digital officer did, written when closing
+    Column("closed_by", String(64)),  # the console account that closed it; none from the command line
 )
 
 # The operator's notice, said after the greeting: one row at most (id 1).
@@ -167,6 +169,32 @@ usage_counts = Table(
     Column("day", Date, primary_key=True),
     Column("metric", String(64), primary_key=True),
     Column("count", Integer, nullable=False),
+)
+
+
+# The operator console's accounts (`ivr console add-user`): an Argon2 hash, never the password.
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+    # Raised by a logout or a new password: every session signed with an older value stops working.
+    Column("session_epoch", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Who saw personal data in the console, or changed something, and when. Kept like the escalations it names.
+console_audit = Table(
+    "console_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject", String(120), nullable=False),
 )
 
 
@@ -317,8 +345,8 @@ def _engine(url: str) -> Engine:
 
 
 __all__ = [
-    "Store", "Transaction", "calls", "care_homes", "escalations", "home_landlines", "metadata", "milestones",
-    "notices", "opt_outs", "outbox", "usage_counts",
+    "Store", "Transaction", "calls", "care_homes", "console_audit", "console_users", "escalations", "home_landlines",
+    "metadata", "milestones", "notices", "opt_outs", "outbox", "usage_counts",
 ]  # fmt: skip
 
 

@@ -20,6 +20,8 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ivr.store.database import Store, calls, escalations, milestones, now, outbox, usage_counts
 
+DELIVERED = ("delivered", "read")  # Twilio's delivery states that mean the text reached the phone
+
 
 @dataclass(frozen=True)
 class Purged:
@@ -38,12 +40,15 @@ def purge(store: Store, *, days: int, dry_run: bool = False) -> Purged:
             select(func.count()).select_from(calls).where(calls.c.created_at < cutoff)
         ).scalar_one())  # fmt: skip
         old_texts = connection.execute(
-            select(outbox.c.created_at, outbox.c.purpose, outbox.c.status).where(outbox.c.created_at < cutoff)
+            select(outbox.c.created_at, outbox.c.purpose, outbox.c.status, outbox.c.delivery_status)
+            .where(outbox.c.created_at < cutoff)
         )
         n_texts = 0
-        for created_at, purpose, status in old_texts:
+        for created_at, purpose, status, delivery in old_texts:
             n_texts += 1
             counts[(_day(created_at), f"texts.{status}.{purpose}")] += 1
+            if delivery in DELIVERED:  # the usage page's "delivered", kept once the text itself is gone
+                counts[(_day(created_at), f"texts.delivered.{purpose}")] += 1
         old_escalations = connection.execute(
             select(escalations.c.created_at, escalations.c.reason).where(
                 escalations.c.status == "closed", escalations.c.closed_at < cutoff

@@ -1,14 +1,16 @@
 # Sourced by the entry points in scripts/: set up a fresh machine, then leave them to run.
 # - .venv is created when missing;
 # - the locked dependencies (requirements-dev.txt) and the package are (re)installed when either changed;
-# - the Debian packages the product needs are installed when missing and apt-get is usable (root),
-#   otherwise we say what to install and carry on (the rehearsal still works as text).
+# - the Debian packages the product and its tests need are installed when missing and apt-get is usable
+#   (root), otherwise we say what to install and carry on (the rehearsal still works as text; the console's
+#   browser tests are skipped without chromium).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
-DEBIAN_PACKAGES=(libespeak-ng1 alsa-utils)
+# chromium: the console's browser tests (Playwright drives it; Playwright's own browser cannot be fetched here).
+DEBIAN_PACKAGES=(libespeak-ng1 alsa-utils chromium)
 PYTHON="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
 
@@ -16,7 +18,7 @@ say() { printf '%s\n' "$*" >&2; }
 
 ensure_debian_packages() {
   local missing=() pkg
-  command -v dpkg-query >/dev/null 2>&1 || { say "note: not a Debian system; install espeak-ng and an audio player yourself"; return 0; }
+  command -v dpkg-query >/dev/null 2>&1 || { say "note: not a Debian system; install espeak-ng, an audio player and chromium yourself"; return 0; }
   for pkg in "${DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
@@ -24,9 +26,9 @@ ensure_debian_packages() {
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages: ${missing[*]}"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null \
-      || say "warning: could not install ${missing[*]}; speech will be unavailable"
+      || say "warning: could not install ${missing[*]}; speech (or the browser tests) will be unavailable"
   else
-    say "note: speech needs these Debian packages: sudo apt-get install ${missing[*]}"
+    say "note: speech and the browser tests need these Debian packages: sudo apt-get install ${missing[*]}"
   fi
 }
 
