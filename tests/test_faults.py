@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,10 @@ def client(sqlite_file: Path, content: Content) -> Iterator[FlaskClient]:
     store.engine.dispose()
 
 
-@pytest.fixture()
-def write_lock(sqlite_file: Path) -> Iterator[threading.Event]:
-    """Another process holds SQLite's write lock until the test sets the event (or 30 s pass)."""
-    release = threading.Event()
-    taken = threading.Event()
+@contextmanager
+def held_write_lock(sqlite_file: Path) -> Iterator[threading.Event]:
+    """Another connection holds SQLite's write lock until the event is set (or 30 s pass)."""
+    release, taken = threading.Event(), threading.Event()
 
     def hold() -> None:
         connection = sqlite3.connect(sqlite_file, isolation_level=None)
@@ -52,15 +52,19 @@ def write_lock(sqlite_file: Path) -> Iterator[threading.Event]:
         connection.close()
 
     holder = threading.Thread(target=hold)
-    yield _start(holder, taken, release)
-    release.set()
-    holder.join()
-
-
-def _start(holder: threading.Thread, taken: threading.Event, release: threading.Event) -> threading.Event:
     holder.start()
     assert taken.wait(5)
-    return release
+    try:
+        yield release
+    finally:
+        release.set()
+        holder.join()
+
+
+@pytest.fixture()
+def write_lock(sqlite_file: Path) -> Iterator[threading.Event]:
+    with held_write_lock(sqlite_file) as release:
+        yield release
 
 
 def test_a_text_asked_for_while_the_database_is_locked_is_said_not_sent(
@@ -97,35 +101,14 @@ def test_the_other_webhooks_never_answer_500_while_the_database_is_locked(
 
 
 def test_everything_works_again_once_the_database_returns(client: FlaskClient, sqlite_file: Path) -> None:
-    release = threading.Event()
-    taken = threading.Event()
-
-    def hold() -> None:
-        connection = sqlite3.connect(sqlite_file, isolation_level=None)
-        connection.execute("BEGIN EXCLUSIVE")
-        taken.set()
-        release.wait(30)
-        connection.execute("ROLLBACK")
-        connection.close()
-
-    holder = _start_thread(hold, taken)
-    caller = Caller(client, {"CallSid": SID, "From": LANDLINE, "To": "+443300000000"})
-    caller.start()
-    release.set()
-    holder.join()
+    with held_write_lock(sqlite_file):
+        Caller(client, {"CallSid": SID, "From": LANDLINE, "To": "+443300000000"}).start()
     time.sleep(1.5)  # the abandoned work finishes; the breaker, if open, closes after its time
     second = Caller(client, {"CallSid": "CA" + "e" * 32, "From": LANDLINE, "To": "+443300000000"})
     second.start()
     for key in ("5", "07400123456", "1"):
         status, body = second.press(key)
     assert status == 200 and "The text is on its way" in body  # no poisoned pool
-
-
-def _start_thread(target: object, taken: threading.Event) -> threading.Thread:
-    thread = threading.Thread(target=target)  # type: ignore[arg-type]
-    thread.start()
-    assert taken.wait(5)
-    return thread
 
 
 def test_the_breaker_opens_after_failures_and_closes_after_its_time() -> None:

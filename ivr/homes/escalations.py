@@ -71,34 +71,27 @@ def one(store: Store, escalation_id: int) -> Escalation | None:
 def close(store: Store, escalation_id: int, *, note: str | None = None, by: str | None = None) -> bool | None:
     """Close an escalation: True if closed now, False if it was closed already, None if there is no such one."""
     note = (note or "").strip()[:MAX_NOTE] or None
-    with store.transaction() as tx:
-        status = tx.connection.execute(
-            select(escalations.c.status).where(escalations.c.id == escalation_id)
-        ).scalar_one_or_none()
-        if status is None:
-            return None
-        if status == "closed":
-            return False
-        tx.connection.execute(
-            update(escalations).where(escalations.c.id == escalation_id)
-            .values(status="closed", closed_at=now(), note=note, closed_by=by)
-        )  # fmt: skip
-        return True
+    return _move(store, escalation_id, "closed", closed_at=now(), note=note, closed_by=by)
 
 
 def reopen(store: Store, escalation_id: int) -> bool | None:
     """Open a closed escalation again (the helpdesk did not do what it said); its note is kept to read.
     True if reopened now, False if it was open, None if there is no such one."""
+    return _move(store, escalation_id, "open", closed_at=None)
+
+
+def _move(store: Store, escalation_id: int, status: str, **values: object) -> bool | None:
+    """Set an escalation's status (and `values`): True if moved now, False if it was there, None if no such one."""
     with store.transaction() as tx:
-        status = tx.connection.execute(
+        now_status = tx.connection.execute(
             select(escalations.c.status).where(escalations.c.id == escalation_id)
         ).scalar_one_or_none()
-        if status is None:
+        if now_status is None:
             return None
-        if status == "open":
+        if now_status == status:
             return False
         tx.connection.execute(
-            update(escalations).where(escalations.c.id == escalation_id).values(status="open", closed_at=None)
+            update(escalations).where(escalations.c.id == escalation_id).values(status=status, **values)
         )
         return True
 
