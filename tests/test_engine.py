@@ -38,9 +38,11 @@ def _identity(state: CallState) -> CallState:
     """States that differ only by turn number, or by which scenarios were heard, behave the same.
 
     The scenarios heard are only counted for reports, never read by the engine; keeping them
-    in the identity would multiply the states by every order of hearing them.
+    in the identity would multiply the states by every order of hearing them. Of the menus
+    heard, the next "back" reads only the last: each node is searched with every menu it can
+    go back to, not every path there (the walks below go back further).
     """
-    return state.model_copy(update={"turn": 0, "scenarios": ()})
+    return state.model_copy(update={"turn": 0, "scenarios": (), "history": state.history[-1:]})
 
 
 def _check_turn(turn: Turn, state: CallState, content: Content) -> None:
