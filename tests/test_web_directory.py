@@ -48,19 +48,19 @@ def said(simulator: CallSimulator) -> str:
 
 
 def test_a_known_landline_is_greeted_by_name_and_hears_its_own_details(client: FlaskClient) -> None:
-    simulator = simulate(client, "3 1")
+    simulator = simulate(client, "3 1 1")
     heard = said(simulator)
-    assert heard.startswith("Hello, Lindum House.") and "I do not recognise" not in heard
-    assert "Yours is V, L, 1, 5, A." in heard and "It should be care dot v, l, 1, 5, a at n, h, s dot net." in heard
+    assert heard.startswith("Hello, Lindum House.") and "I do not know this number" not in heard
+    assert "Yours is V, L, 1, 5, A." in heard and "It should be care dot, V, L, 1, 5, A, at, N H S dot net." in heard
     assert all("VL15A" not in body and "1522" not in body for body in simulator.bodies)  # nothing personal in URLs
 
 
 def test_an_unknown_caller_keys_an_ambiguous_code_and_confirms_it(client: FlaskClient) -> None:
     simulator = simulate(client, "1 5152# 2 1 3 1", caller=UNKNOWN)
     heard = said(simulator)
-    assert heard.count("registered landline") == 1
-    assert "J for Juliett, the number 1, the number 5, B for Bravo? That is Jasmine Court." in heard
-    assert "L for Lima, the number 1, the number 5, A for Alpha? That is Lindum House." in heard
+    assert heard.count("I do not know this number") == 1
+    assert "J for Juliett, the number 1, the number 5, B for Bravo. That is Jasmine Court." in heard
+    assert "L for Lima, the number 1, the number 5, A for Alpha. That is Lindum House." in heard
     assert "Yours is V, L, 1, 5, A." in heard
 
 
@@ -71,7 +71,7 @@ def test_an_unknown_caller_may_say_the_code_and_confirms_it_on_the_keypad(client
     assert gather is not None and gather.get("input") == "dtmf speech" and gather.get("language") == "en-GB"
     assert "lima" in (gather.get("hints") or "") and gather.get("speechTimeout") == "auto"
     heard = said(simulator)
-    assert "Is your O D S code V for Victor, L for Lima, the number 1, the number 5, A for Alpha?" in heard
+    assert "Is this your O D S code? V for Victor, L for Lima, the number 1, the number 5, A for Alpha." in heard
     assert "Yours is V, L, 1, 5, A." in heard
 
 
@@ -91,7 +91,7 @@ def test_a_keyed_code_never_texts_the_homes_registered_mobile(client: FlaskClien
 def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
     client: FlaskClient, store: Store, tmp_path: Path
 ) -> None:
-    simulator = simulate(client, "7 1 4455667# 1 1 1 1")
+    simulator = simulate(client, "4 1 4455667# 1 1 1 1")
     assert "digital team now has the ticket number" in said(simulator)
     with store.transaction() as tx:
         texts = {row["purpose"]: row for row in tx.rows(outbox)}
@@ -112,7 +112,7 @@ def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
 
 
 def test_an_escalation_from_an_unknown_home_still_reaches_the_contact(client: FlaskClient, store: Store) -> None:
-    simulate(client, "2 7 1 4455667# 3 1 2", caller=UNKNOWN)
+    simulate(client, "2 4 1 4455667# 3 1 2", caller=UNKNOWN)
     with store.transaction() as tx:
         body = next(row["body"] for row in tx.rows(outbox) if row["purpose"] == "escalation_notice")
     assert "Home: not known" in body and "Something else went wrong." in body
