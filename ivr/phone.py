@@ -15,17 +15,8 @@ def uk_mobile(text: str, *, allow_crown_dependencies: bool = False) -> str | Non
     Only true mobiles pass: phonenumbers classes 070 as personal numbering and 076 as
     pagers, and landlines, 03 and premium ranges are other types again.
     """
-    try:
-        number = phonenumbers.parse(text, "GB")
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    region = phonenumbers.region_code_for_number(number)
     allowed = {"GB"} | (CROWN_DEPENDENCIES if allow_crown_dependencies else set())
-    if region not in allowed or phonenumbers.number_type(number) != PhoneNumberType.MOBILE:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return _e164_of(text, allowed, frozenset({PhoneNumberType.MOBILE}))
 
 
 # Kinds of number the care association may ring a caller back on: no premium, shared-cost or pager ranges.
@@ -37,17 +28,20 @@ CALLBACK_TYPES = frozenset({
 
 def uk_callback(text: str) -> str | None:
     """The number in E.164 if `text` is a UK landline or mobile someone can be rung back on, else None."""
+    return _e164_of(text, {"GB"} | CROWN_DEPENDENCIES, CALLBACK_TYPES)
+
+
+def _e164_of(text: str, regions: set[str], types: frozenset[int]) -> str | None:
+    """`text` in E.164 if it is a valid number of one of `regions` and one of `types`, else None."""
     try:
         number = phonenumbers.parse(text, "GB")
     except NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_valid_number(number) or phonenumbers.region_code_for_number(number) not in regions:
         return None
-    if phonenumbers.region_code_for_number(number) not in {"GB"} | CROWN_DEPENDENCIES:
+    if phonenumbers.number_type(number) not in types:
         return None
-    if phonenumbers.number_type(number) not in CALLBACK_TYPES:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def national_digits(e164: str) -> str:

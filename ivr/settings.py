@@ -167,16 +167,8 @@ class Settings(BaseSettings):
             return None
         # ivr.phone.uk_mobile's rule with the Crown Dependencies allowed, written with phonenumbers here
         # because settings import nothing of ivr; tests/test_phone.py holds the two to the same answers.
-        try:
-            number = phonenumbers.parse(value, "GB")
-        except NumberParseException:
-            number = None
-        if (
-            number is None
-            or not phonenumbers.is_valid_number(number)
-            or phonenumbers.region_code_for_number(number) not in CONTACT_REGIONS
-            or phonenumbers.number_type(number) != PhoneNumberType.MOBILE
-        ):
+        number = _contact_number(value)
+        if number is None or phonenumbers.number_type(number) != PhoneNumberType.MOBILE:
             raise ValueError("must be a UK mobile number, such as 07400 123456")
         return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
@@ -198,16 +190,9 @@ class Settings(BaseSettings):
     def _a_uk_number(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        try:
-            number = phonenumbers.parse(value, "GB")
-        except NumberParseException:
-            number = None
-        if (
-            number is None
-            or not phonenumbers.is_valid_number(number)
-            or phonenumbers.region_code_for_number(number) not in CONTACT_REGIONS
-            or phonenumbers.number_type(number) in (PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST)
-        ):
+        number = _contact_number(value)
+        unringable = (PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST)
+        if number is None or phonenumbers.number_type(number) in unringable:
             raise ValueError("must be a UK phone number callers can ring, such as 01522 123456")
         # Written as a person writes it, for texts and for reading out in groups.
         return str(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
@@ -245,6 +230,17 @@ class Settings(BaseSettings):
     )
     synthesis_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Bound on one prompt's synthesis")
     audio_player: str = Field(default="aplay -q", min_length=1, description="Plays a WAV file given after it")
+
+
+def _contact_number(value: str) -> phonenumbers.PhoneNumber | None:
+    """A valid number of the UK or the Crown Dependencies, read as a person writes it; None otherwise."""
+    try:
+        number = phonenumbers.parse(value, "GB")
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number) or phonenumbers.region_code_for_number(number) not in CONTACT_REGIONS:
+        return None
+    return number
 
 
 class SettingsError(Exception):
