@@ -38,6 +38,7 @@ class DryRun:
 class Applied:
     parsed: ParsedFile | None  # None: no such upload (applied already, or older than a day, or another's)
     plan: ImportPlan | None = None
+    file_name: str = ""
     stale: DryRun | None = None  # the directory changed since the dry run: this is the new one to look at
 
 
@@ -84,10 +85,11 @@ def apply(store: Store, user: str, token: str) -> Applied:
     parsed = read(row.content, row.file_name)
     if digest(_plan(store, parsed, dry_run=True)) != row.plan:
         _forget(store, token)
-        return Applied(parsed=parsed, stale=dry_run(store, user, row.file_name, row.content))
+        return Applied(parsed=parsed, file_name=row.file_name,
+                       stale=dry_run(store, user, row.file_name, row.content))  # fmt: skip
     plan = _plan(store, parsed, dry_run=False)
     _forget(store, token)
-    return Applied(parsed=parsed, plan=plan)
+    return Applied(parsed=parsed, plan=plan, file_name=row.file_name)
 
 
 def digest(plan: ImportPlan) -> str:
