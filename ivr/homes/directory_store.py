@@ -137,8 +137,8 @@ def ref_of(store: Store, codes: Sequence[str]) -> dict[str, str]:
     with store.engine.connect() as connection:
         for start in range(0, len(codes), 500):
             chunk = list(codes[start : start + 500])
-            found.update(connection.execute(select(care_homes.c.ods, care_homes.c.ref)
-                                            .where(care_homes.c.ods.in_(chunk))).tuples())  # fmt: skip
+            rows = connection.execute(select(care_homes.c.ods, care_homes.c.ref).where(care_homes.c.ods.in_(chunk)))
+            found.update((ods, ref) for ods, ref in rows)
     return found
 
 
