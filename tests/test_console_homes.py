@@ -138,8 +138,8 @@ def test_an_upload_shows_its_dry_run_and_applies_only_when_told(client: FlaskCli
     assert directory_store.homes(store) == before  # the dry run changed nothing
     [upload_token] = re.findall(r'name="token" value="([^"]+)"', page)
 
-    applied = client.post("/console/homes/upload/apply", data={"csrf_token": token(client, "/console/homes"),
-                                                               "token": upload_token}, follow_redirects=True)  # fmt: skip
+    form = {"csrf_token": token(client, "/console/homes"), "token": upload_token}
+    applied = client.post("/console/homes/upload/apply", data=form, follow_redirects=True)
     assert "Applied: 1 added, 1 changed, 1 already up to date. Bad rows were left out." in text_of(
         applied.get_data(as_text=True))  # fmt: skip
     assert StoreDirectory(store).home("VLC02") is not None
@@ -148,8 +148,7 @@ def test_an_upload_shows_its_dry_run_and_applies_only_when_told(client: FlaskCli
     assert [(e.action, e.subject) for e in audit.recent(store)[:2]] == [
         ("imported", "homes file members.csv: 1 added, 1 changed"),
         ("dry run", "homes file members.csv: 1 to add, 1 to change")]  # fmt: skip
-    again = client.post("/console/homes/upload/apply", data={"csrf_token": token(client, "/console/homes"),
-                                                             "token": upload_token}, follow_redirects=True)  # fmt: skip
+    again = client.post("/console/homes/upload/apply", data=form, follow_redirects=True)
     assert "applied already, or is more than a day old" in again.get_data(as_text=True)
     with store.engine.connect() as connection:
         assert connection.execute(select(home_uploads)).all() == []
