@@ -26,7 +26,9 @@ if not Path(CHROMIUM).exists():
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.test_console_browser import browser, page, sign_in  # noqa: F401  (the same browser and page fixtures)
+from tests import test_console_browser as part_one
+
+browser, page, sign_in = part_one.browser, part_one.page, part_one.sign_in  # the same fixtures and sign-in
 
 LINDUM = Home("VL15A", "Lindum House", ("+441522123456",), "+447400123456", None, "LN1 1AA")
 
