@@ -154,3 +154,17 @@ def test_the_worker_command_sends_emails_too(store: Store, tmp_path: Path, monke
     assert result.exit_code == 0, result.output
     assert "emails through SmtpSender" in result.output
     assert len(box.received) == 1
+
+
+def test_a_purge_removes_settled_emails_past_the_retention_period(store: Store, tmp_path: Path) -> None:
+    from ivr.store import retention
+    from ivr.store.database import now
+
+    escalate_by_phone(store, tmp_path, association_email=ASSOCIATION)
+    escalate_by_phone(store, tmp_path, association_email=ASSOCIATION)
+    with smtp_server() as (port, _box):
+        worker(store, smtp(port), batch=1).run_once()  # one sent, one still waiting
+    with store.transaction() as tx:
+        tx.connection.execute(update(email_outbox).values(created_at=now() - timedelta(days=40)))
+    retention.purge(store, days=30)
+    assert [e.status for e in emails.states(store)] == ["pending"]  # the one not yet sent is kept
