@@ -15,7 +15,7 @@ from ivr.content.loader import ContentError, load
 from ivr.content.model import Content
 from ivr.homes.directory import Directory
 from ivr.line import Line, line_for
-from ivr.phone_line.web import PhoneLine, check_signature_settings, text_limits
+from ivr.phone_line.web import PhoneLine, association, check_signature_settings, text_limits
 from ivr.settings import ConfigurationError, Settings, SettingsError, load_settings
 from ivr.store.database import Store
 
@@ -56,7 +56,8 @@ def create_app(
     app.add_url_rule("/readyz", view_func=readyz)
     PhoneLine.build(settings, line, content, store, directory).install(app)
     if settings.console:
-        console.install(app, line=line, store=store, content=content, limits=text_limits(settings))
+        console.install(app, line=line, store=store, content=content, limits=text_limits(settings),
+                        association=association(settings), companion_number=settings.companion_number)
     return app
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import phonenumbers
 import platformdirs
@@ -132,6 +132,18 @@ class Settings(BaseSettings):
     )
     association_phone: str | None = Field(default=None, description="A UK number callers may ring the association on")
     association_email: str | None = Field(default=None, description="An email address callers may write to")
+    # The number care homes ring to reach the companion: printed on each home's card in the console.
+    companion_number: str | None = Field(default=None, description="The companion's own phone number, as dialled")
+    # --- emails to the care association (one for each new escalation, to IVR_ASSOCIATION_EMAIL) ---
+    # No host: the worker logs each email instead of sending it (the embedded default, like texts).
+    smtp_host: str | None = Field(default=None, description="The SMTP server that sends the association's emails")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Its port")
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (port 587), tls (implicit, port 465), or none (a local relay only)"
+    )
+    smtp_user: str | None = Field(default=None, description="The SMTP account, when the server wants one")
+    smtp_password: SecretStr | None = Field(default=None, description="Its password")
+    email_from: str | None = Field(default=None, description="The address emails are sent from")
     # --- personal data ---
     retention_days: int = Field(default=30, ge=1, le=3650, description="`ivr purge` removes call data older than this")
     # --- the voice callers hear on the phone (Twilio <Say>; the rehearsal's are below) ---
@@ -197,6 +209,30 @@ class Settings(BaseSettings):
         # Written as a person writes it, for texts and for reading out in groups.
         return str(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
 
+    @field_validator("companion_number")
+    @classmethod
+    def _a_number_to_ring(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        number = _contact_number(value)
+        if number is None or phonenumbers.number_type(number) == PhoneNumberType.PREMIUM_RATE:
+            raise ValueError("must be the UK number care homes ring for the companion, such as 01522 500600")
+        return str(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+
+    @field_validator("email_from")
+    @classmethod
+    def _a_sender(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not ASSOCIATION_EMAIL.match(value.strip()):
+            raise ValueError("must be an email address, such as companion@example.org")
+        return value.strip()
+
+    @field_validator("smtp_host", "smtp_user")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() if value and value.strip() else None
+
     @field_validator("association_email")
     @classmethod
     def _an_email(cls, value: str | None) -> str | None:
@@ -248,7 +284,7 @@ class SettingsError(Exception):
 
 
 # Never echoed in an error: they hold passwords or keys.
-SENSITIVE = frozenset({"twilio_auth_token", "secret_key", "secret_key_previous", "database_url"})
+SENSITIVE = frozenset({"twilio_auth_token", "secret_key", "secret_key_previous", "database_url", "smtp_password"})
 
 
 def _aliases(field: str) -> list[str]:

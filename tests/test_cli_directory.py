@@ -16,6 +16,7 @@ from sqlalchemy import insert, text
 from ivr.cli.main import main
 from ivr.homes import directory_store, escalations, notice
 from ivr.homes.directory import Home
+from ivr.operators import audit
 from ivr.store.database import Store, calls, milestones, now, outbox
 from ivr.store.database import escalations as escalations_table
 from tests.databases import open_store
@@ -237,16 +238,56 @@ def test_add_show_list_and_remove_a_home(ivr: Run) -> None:
     assert "0 shown of 0 homes." in ivr("homes", "list").output
 
 
-def test_add_replaces_what_is_known_and_show_gives_an_override_mailbox(ivr: Run) -> None:
+def test_add_on_a_known_home_refuses_unless_told_to_replace(ivr: Run) -> None:
     ivr("homes", "add", "VLC50", "Lindum House", "--landline", "01522 500200", "--mobile", "07400 123456")
+    before = ivr("homes", "show", "VLC50").output
 
-    changed = ivr("homes", "add", "VLC50", "Lindum House", "--mailbox", "Lindum.Manager@nhs.net")
+    refused = ivr("homes", "add", "VLC50", "Lindum House", "--mailbox", "Lindum.Manager@nhs.net")
 
+    clean_error(refused, "VLC50 is in the directory already; nothing was changed")
+    assert "ivr homes edit VLC50" in refused.output and "--replace" in refused.output
+    assert ivr("homes", "show", "VLC50").output == before  # the landline and the mobile are still there
+    changed = ivr("homes", "add", "VLC50", "Lindum House", "--mailbox", "Lindum.Manager@nhs.net", "--replace")
     assert changed.output == "VLC50 Lindum House: changed.\n"
     shown = ivr("homes", "show", "VLC50").output
     assert "Shared mailbox:  lindum.manager@nhs.net\n" in shown
     assert "Landlines:       none" in shown
     assert "Registered mobile: none" in shown
+
+
+def test_edit_changes_the_details_given_and_keeps_the_rest(ivr: Run, store: Store) -> None:
+    ivr("homes", "add", "VLC50", "Lindum House", "--landline", "01522 500200", "--mobile", "07400 123456",
+        "--postcode", "LN1 1AA")  # fmt: skip
+
+    renamed = ivr("homes", "edit", "vlc50", "--name", "Lindum  House Care Home")
+
+    assert renamed.exit_code == 0, renamed.output
+    assert renamed.output == "VLC50: changed name.\n"
+    assert directory_store.StoreDirectory(store).home("VLC50") == Home(
+        "VLC50", "Lindum House Care Home", ("+441522500200",), "+447400123456", None, "LN1 1AA")  # fmt: skip
+    assert ivr("homes", "edit", "VLC50", "--name", "Lindum House Care Home").output == (
+        "VLC50: unchanged (it already had those details).\n")  # fmt: skip
+    two = ivr("homes", "edit", "VLC50", "--landline", "01522 500201", "--landline", "01522 500200", "--mobile", "")
+    assert two.output == "VLC50: changed landlines, mobile.\n"
+    home = directory_store.StoreDirectory(store).home("VLC50")
+    assert home is not None and home.landlines == ("+441522500200", "+441522500201") and home.mobile is None
+    assert home.postcode == "LN1 1AA" and home.name == "Lindum House Care Home"
+    [latest, before, *_] = audit.recent(store)
+    assert (latest.action, latest.subject) == ("changed", "home VLC50: landlines, mobile")
+    assert (before.action, before.subject) == ("changed", "home VLC50: name")
+    assert latest.user.startswith("command line")
+
+
+def test_edit_refuses_what_an_import_would_and_changes_nothing(ivr: Run, store: Store) -> None:
+    ivr("homes", "add", "VLC50", "Lindum House", "--landline", "01522 500200")
+    before = ivr("homes", "show", "VLC50").output
+
+    clean_error(ivr("homes", "edit", "VLC50", "--mobile", "01522 500200", "--name", "New Name"),
+                "VLC50: mobile '01522 500200' is a landline; put it in the landline column; nothing was changed")
+    clean_error(ivr("homes", "edit", "VLC99", "--name", "Nobody"), "VLC99: no home with ODS code VLC99")
+    assert ivr("homes", "edit", "VLC50").exit_code == 2  # nothing to change is a usage error
+    assert ivr("homes", "show", "VLC50").output == before
+    assert [entry.action for entry in audit.recent(store)] == ["added"]
 
 
 @pytest.mark.parametrize(

@@ -363,7 +363,10 @@ def test_add_says_whether_it_added_changed_or_left_a_home(upgraded: Store) -> No
     before = snapshot(upgraded)
     assert directory_store.add(upgraded, home) == "unchanged"
     assert snapshot(upgraded) == before
-    assert directory_store.add(upgraded, Home("VLC01", "Wragby Road", ("+441522500101",))) == "changed"
+    other = Home("VLC01", "Wragby Road", ("+441522500101",))
+    assert directory_store.add(upgraded, other) == "exists"  # refused: it would wipe the mobile and postcode
+    assert snapshot(upgraded) == before
+    assert directory_store.add(upgraded, other, replace=True) == "changed"
 
     assert StoreDirectory(upgraded).home("VLC01") == Home("VLC01", "Wragby Road", ("+441522500101",))
     assert StoreDirectory(upgraded).home_for_landline("+441522500100") is None

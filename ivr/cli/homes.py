@@ -7,6 +7,7 @@ brings its schema up to date first, so they work on a fresh machine's SQLite fil
 from __future__ import annotations
 
 import csv
+import getpass
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +24,18 @@ from ivr.homes import escalations as escalation_store
 from ivr.homes import notice as notice_store
 from ivr.homes.directory import Home
 from ivr.homes.files import LAYOUTS, BadRow, HomeFileError, Layout, ParsedFile, read_homes, record_from_fields
+from ivr.operators import audit
 from ivr.phone import mask
 from ivr.store import retention
 from ivr.store.database import Store
+
+
+def operator() -> str:
+    """Who made a change from the command line, for the audit log the console shows."""
+    try:
+        return f"command line ({getpass.getuser()})"[:64]
+    except (OSError, KeyError):  # no user name for this uid (a container)
+        return "command line"
 
 
 def _cell(text: str | None) -> str:
@@ -70,6 +80,9 @@ def homes_import(file: Path, layout: Layout | None, dry_run: bool) -> None:
     if dry_run:
         click.echo("Dry run: nothing was changed.")
     else:
+        if plan.added or plan.changed:
+            audit.record(store, operator(), "imported", f"{file.name}: {len(plan.added)} added, "
+                                                         f"{len(plan.changed)} changed")  # fmt: skip
         _warn_shared(store, [record.ods for record in parsed.homes])
     if parsed.bad:
         sys.exit(1)
@@ -136,10 +149,13 @@ def homes_show(ods: str) -> None:
 @click.option("--mobile", help="The registered mobile: texts go to it only on calls from a landline above.")
 @click.option("--mailbox", help="The shared mailbox, when it is not care.<ods code>@nhs.net.")
 @click.option("--postcode")
+@click.option("--replace", is_flag=True, help="If the home is there already, put these details in place of all of "
+              "its own (landlines and mobile not given are removed). To change one detail, use `ivr homes edit`.")
 def homes_add(
-    ods: str, name: str, landlines: tuple[str, ...], mobile: str | None, mailbox: str | None, postcode: str | None
-) -> None:
-    """Add a home, or replace what is known of it (the same checks as an import)."""
+    ods: str, name: str, landlines: tuple[str, ...], mobile: str | None, mailbox: str | None, postcode: str | None,
+    replace: bool,
+) -> None:  # fmt: skip
+    """Add a home (the same checks as an import). A home already there is refused unless --replace."""
     record = record_from_fields(ods=ods, name=name, landlines=landlines, mobile=mobile or "", mailbox=mailbox or "",
                                 postcode=postcode or "")  # fmt: skip
     if isinstance(record, BadRow):
@@ -147,9 +163,46 @@ def homes_add(
     home = Home(ods=record.ods, name=record.name, landlines=record.landlines or (), mobile=record.mobile,
                 mailbox_override=record.mailbox, postcode=record.postcode)  # fmt: skip
     store = open_store()
-    outcome = home_store.add(store, home)
+    outcome = home_store.add(store, home, replace=replace)
+    if outcome == "exists":
+        raise click.ClickException(
+            f"{home.ods} is in the directory already; nothing was changed. To change one detail: ivr homes edit "
+            f"{home.ods} --name/--landline/--mobile/--mailbox/--postcode. To replace every detail (its landlines "
+            "and registered mobile included): add it again with --replace."
+        )
+    if outcome != "unchanged":
+        audit.record(store, operator(), "added" if outcome == "added" else "replaced", f"home {home.ods}")
     click.echo(f"{home.ods} {home.name}: {outcome}.")
     _warn_shared(store, [home.ods])
+
+
+@homes.command(name="edit")
+@click.argument("ods")
+@click.option("--name", help="The home's name, as callers hear it.")
+@click.option("--landline", "landlines", multiple=True,
+              help="Its landlines: give each, more than once; they replace the ones held. --landline '' for none.")
+@click.option("--mobile", help="The registered mobile; '' for none.")
+@click.option("--mailbox", help="The shared mailbox when it is not care.<ods code>@nhs.net; '' for the usual one.")
+@click.option("--postcode", help="'' for none.")
+def homes_edit(ods: str, name: str | None, landlines: tuple[str, ...], mobile: str | None, mailbox: str | None,
+               postcode: str | None) -> None:  # fmt: skip
+    """Change the details given and keep every other (the same checks as an import)."""
+    code = ods.strip().upper()
+    if name is None and not landlines and mobile is None and mailbox is None and postcode is None:
+        raise click.UsageError("say what to change: --name, --landline, --mobile, --mailbox or --postcode")
+    store = open_store()
+    given = [number for number in landlines if number.strip()] if landlines else None
+    done = home_store.edit(store, code, name=name, landlines=given, mobile=mobile, mailbox=mailbox,
+                           postcode=postcode)  # fmt: skip
+    if done.problem:
+        raise click.ClickException(f"{code}: {done.problem}; nothing was changed")
+    if not done.changed:
+        click.echo(f"{code}: unchanged (it already had those details).")
+        return
+    audit.record(store, operator(), "changed", f"home {code}: {', '.join(done.changed)}")
+    click.echo(f"{code}: changed {', '.join(done.changed)}.")
+    if "landlines" in done.changed:
+        _warn_shared(store, [code])
 
 
 def _warn_shared(store: Store, codes: list[str]) -> None:
@@ -170,8 +223,10 @@ def _warn_shared(store: Store, codes: list[str]) -> None:
 def homes_remove(ods: str) -> None:
     """Remove a home and its landlines from the directory."""
     code = ods.strip().upper()
-    if not home_store.remove(open_store(), code):
+    store = open_store()
+    if not home_store.remove(store, code):
         raise click.ClickException(f"no home with ODS code {code}")
+    audit.record(store, operator(), "removed", f"home {code}")
     click.echo(f"{code}: removed.")
 
 

@@ -29,6 +29,7 @@ from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import Store, StoreError, describe
 from ivr.texts import attention
 from ivr.texts.compose import compose
+from ivr.texts.mailing import EmailSender, EmailWorker, EmailWorkerSettings, LogSender, SmtpSender
 from ivr.texts.sending import ConsoleSender, Sender, TwilioSender, Worker, WorkerSettings
 
 EXAMPLE_TICKET = "8123456"  # what `ivr sms preview` fills an escalation's ticket number with
@@ -65,6 +66,16 @@ def sender_for(settings: Settings) -> Sender:
             messaging_service_sid=settings.twilio_messaging_service_sid,
         )  # fmt: skip
     return ConsoleSender(click.echo)
+
+
+def email_worker_for(settings: Settings, store: Store) -> EmailWorker:
+    """SMTP when IVR_SMTP_HOST is set; otherwise each email is written to the log (masked), as texts are printed."""
+    sender: EmailSender = LogSender()
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        sender = SmtpSender(settings.smtp_host, settings.smtp_port, tls=settings.smtp_tls, user=settings.smtp_user,
+                            password=password, sender=settings.email_from or "nhsmail-companion@localhost")
+    return EmailWorker(store, sender, EmailWorkerSettings(max_attempts=settings.sms_max_attempts))
 
 
 def worker_for(settings: Settings, store: Store) -> Worker:
@@ -116,6 +127,7 @@ def serve(host: str, port: int | None) -> None:
     drain = worker_for(settings, store)
     # The embedded default sends (or prints) texts from this process; a deployment runs `ivr worker`.
     threading.Thread(target=drain.run, name="outbox", daemon=True).start()
+    threading.Thread(target=email_worker_for(settings, store).run, name="email-outbox", daemon=True).start()
     if line.real:
         click.echo("Texts are sent through Twilio.")
     else:
@@ -159,15 +171,28 @@ def worker(once: bool) -> None:
     privacy.configure_logging()
     store = open_store(settings)
     runner = worker_for(settings, store)
-    click.echo(f"{runner.name}: sending through {type(runner.sender).__name__} at {settings.sms_per_second}/s")
+    mailer = email_worker_for(settings, store)
+    click.echo(f"{runner.name}: sending through {type(runner.sender).__name__} at {settings.sms_per_second}/s; "
+               f"emails through {type(mailer.sender).__name__}")  # fmt: skip
+
+    def stop(signum: int | None = None, frame: object = None) -> None:
+        runner.request_stop(signum, frame)
+        mailer.request_stop(signum, frame)
+
     # The platform stops a worker with SIGTERM (and SIGKILL some seconds later): the text being sent is
     # finished and recorded, the rest of the batch is let go for another worker, and the process ends.
-    signal.signal(signal.SIGTERM, runner.request_stop)
+    signal.signal(signal.SIGTERM, stop)
     if once:
-        while runner.run_once():
+        while runner.run_once() + mailer.run_once():
             pass
     else:
+        # Emails are few (one an escalation) and slower to hand over: a thread of their own, so an SMTP
+        # server that is slow to answer never holds up the texts.
+        emails_thread = threading.Thread(target=mailer.run, name="email-outbox", daemon=True)
+        emails_thread.start()
         runner.run()
+        mailer.request_stop()
+        emails_thread.join(timeout=30)
     if runner.stopping.is_set():
         click.echo(f"{runner.name}: stopped")
 

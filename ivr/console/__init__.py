@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.console import guard, pages, usage_page  # noqa: F401  (they add their routes to the blueprint)
+from ivr.console import card, guard, hear_page, homes_page, pages, usage_page  # noqa: F401  (they add their routes to the blueprint)
 from ivr.console.blueprint import EXTENSION, Console, blueprint
 from ivr.content.model import Content
+from ivr.homes.directory import Association
 from ivr.line import Line, derive_key
 from ivr.store.database import Store
 from ivr.texts.caps import TextLimits
@@ -19,8 +20,11 @@ from ivr.texts.caps import TextLimits
 SESSION_LABEL = "ivr console session cookie v1"  # HKDF label: this key signs console sessions and nothing else
 
 
-def install(app: Flask, *, line: Line, store: Store, content: Content, limits: TextLimits) -> None:
-    app.extensions[EXTENSION] = Console(store=store, content=content, limits=limits)
+def install(app: Flask, *, line: Line, store: Store, content: Content, limits: TextLimits,
+            association: Association | None = None, companion_number: str | None = None) -> None:  # fmt: skip
+    app.extensions[EXTENSION] = Console(store=store, content=content, limits=limits,
+                                        association=association or Association(),
+                                        companion_number=companion_number)  # fmt: skip
     # The session cookie is signed with a key of its own, derived from IVR_SECRET_KEY, so it is the same in
     # every process; a new root secret signs everyone out once IVR_SECRET_KEY_PREVIOUS is unset.
     app.secret_key = line.derive(SESSION_LABEL)

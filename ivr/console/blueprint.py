@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, current_app
 
 from ivr.content.model import Content
+from ivr.homes.directory import Association
 from ivr.store.database import Store
 from ivr.texts.caps import TextLimits
 
@@ -23,6 +24,8 @@ class Console:
     store: Store
     content: Content  # for the words of an escalation's reason, as the caller heard them
     limits: TextLimits  # a resend keeps to the callers' daily caps
+    association: Association = field(default_factory=Association)  # whom texts name (the phone tree page)
+    companion_number: str | None = None  # IVR_COMPANION_NUMBER, for each home's card
 
 
 def current() -> Console:

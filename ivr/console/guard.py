@@ -27,10 +27,13 @@ LONGEST = timedelta(hours=12)  # and none lasts longer than a working day, howev
 CSP = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
 OPEN_ENDPOINTS = {"console.sign_in", "console.static"}
+UPLOAD_LIMIT = 20 * 1024 * 1024  # the CQC sheet saved as CSV is the largest homes file an officer would upload
 
 
 @blueprint.before_request
 def guard() -> BaseResponse | None:
+    if request.endpoint == "console.upload_homes":  # a homes file: larger than any form, set before it is read
+        request.max_content_length = UPLOAD_LIMIT
     if request.method == "POST":
         given = request.form.get("csrf_token", "")
         expected = session.get("csrf", "")

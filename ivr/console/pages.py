@@ -18,14 +18,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from ivr.console.blueprint import blueprint, current
 from ivr.console.guard import safe_next
 from ivr.content.model import reason_words
-from ivr.homes import escalations
+from ivr.homes import directory_store, escalations
 from ivr.operators import audit
 from ivr.phone import mask
 from ivr.texts import attention
 
 Show = Literal["open", "closed", "all"]
 REVEALABLE = {"escalation": "callback number and ODS code of escalation", "text": "number of text",
-              "opt-out": "number that opted out,"}  # fmt: skip
+              "opt-out": "number that opted out,", "home": "registered mobile of home"}  # fmt: skip
 REFUSALS = {
     "opted_out": "Not resent: that number has opted out of texts (it texted STOP).",
     "limit": "Not resent: a daily cap on texts is reached (IVR_SMS_DAILY_PER_MOBILE or IVR_SMS_DAILY_TOTAL). "
@@ -157,7 +157,11 @@ def reveal() -> BaseResponse:
     item = request.form.get("item", "")
     if kind not in REVEALABLE or not item or len(item) > 40:
         abort(400, "Nothing to reveal.")
-    audit.record(current().store, g.user, "showed", f"{REVEALABLE[kind]} {item}")
+    subject = item
+    if kind == "home":  # a home's ref means nothing to whoever reads the audit log: name its code
+        found = directory_store.by_ref(current().store, item)
+        subject = found.ods if found else item
+    audit.record(current().store, g.user, "showed", f"{REVEALABLE[kind]} {subject}")
     session["reveal"] = [f"{kind}:{item}"]
     return redirect(safe_next(request.form.get("back")) + f"#{kind}-{item}")
 
@@ -170,5 +174,6 @@ def audit_log() -> str:
 # The blueprint's own handlers, not the app's: the phone line answers errors under /voice with TwiML.
 @blueprint.errorhandler(400)
 @blueprint.errorhandler(404)
+@blueprint.errorhandler(413)
 def problem_page(error: HTTPException) -> tuple[str, int]:
     return render_template("console/problem.html", error=error), error.code or 500

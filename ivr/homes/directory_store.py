@@ -6,6 +6,7 @@ Part of the store (SQLAlchemy stays in store.py, outbox.py and here). The phone'
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -13,7 +14,7 @@ from typing import Literal
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ivr.homes.directory import Home, keys_for
-from ivr.homes.files import HomeRecord
+from ivr.homes.files import BadRow, HomeRecord, record_from_fields
 from ivr.store.database import Store, care_homes, home_landlines, now
 
 
@@ -68,12 +69,85 @@ def count(store: Store) -> int:
         return int(connection.execute(select(func.count()).select_from(care_homes)).scalar_one())
 
 
-def add(store: Store, home: Home) -> Literal["added", "changed", "unchanged"]:
-    """Add a home, or replace what is known of it; one transaction."""
+def add(store: Store, home: Home, *, replace: bool = False) -> Literal["added", "changed", "unchanged", "exists"]:
+    """Add a home; one transaction. A home already there with other details is left as it is ("exists")
+    unless `replace`, which puts this record in its place whole: landlines and a mobile not given are gone."""
     with store.transaction() as tx:
         plan = _plan(tx.connection, [_record(home)], replace_all=True)
+        if plan.changed and not replace:
+            return "exists"
         _apply(tx.connection, plan)
     return "added" if plan.added else "changed" if plan.changed else "unchanged"
+
+
+# The fields `edit` can change, as the console's form and `ivr homes edit` name them.
+EDITABLE = ("name", "landlines", "mobile", "mailbox", "postcode")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What an edit did: the home as it is now (None: no such home), the fields it changed, or why it could not."""
+
+    home: Home | None
+    changed: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+def edit(
+    store: Store,
+    ods: str,
+    *,
+    name: str | None = None,
+    landlines: Sequence[str] | None = None,
+    mobile: str | None = None,
+    mailbox: str | None = None,
+    postcode: str | None = None,
+) -> Edit:
+    """Change the fields given and keep every other: None leaves a field alone, "" (or no landlines) empties it.
+
+    The home as it would be is checked whole, as an import checks a row, so an edit cannot leave a home
+    that an import would refuse. One transaction; nothing is written when nothing changes.
+    """
+    with store.transaction() as tx:
+        found = _homes(tx.connection, [ods])
+        if not found:
+            return Edit(home=None, problem=f"no home with ODS code {ods}")
+        old = found[0]
+        record = record_from_fields(
+            ods=old.ods,
+            name=old.name if name is None else name,
+            landlines=old.landlines if landlines is None else landlines,
+            mobile=(old.mobile or "") if mobile is None else mobile,
+            mailbox=(old.mailbox_override or "") if mailbox is None else mailbox,
+            postcode=(old.postcode or "") if postcode is None else postcode,
+        )  # fmt: skip
+        if isinstance(record, BadRow):
+            return Edit(home=old, problem=record.reason)
+        plan = _plan(tx.connection, [record], replace_all=True)
+        _apply(tx.connection, plan)
+    if not plan.changed:
+        return Edit(home=old)
+    new, fields = plan.changed[0]
+    return Edit(home=new, changed=tuple("mailbox" if name == "mailbox_override" else name for name in fields))
+
+
+def ref_of(store: Store, codes: Sequence[str]) -> dict[str, str]:
+    """Each home's console reference, by ODS code."""
+    found: dict[str, str] = {}
+    with store.engine.connect() as connection:
+        for start in range(0, len(codes), 500):
+            chunk = list(codes[start : start + 500])
+            rows = connection.execute(select(care_homes.c.ods, care_homes.c.ref).where(care_homes.c.ods.in_(chunk)))
+            found.update((ods, ref) for ods, ref in rows)
+    return found
+
+
+def by_ref(store: Store, ref: str) -> Home | None:
+    """The home a console address names, by its reference (never by its ODS code)."""
+    with store.engine.connect() as connection:
+        ods = connection.execute(select(care_homes.c.ods).where(care_homes.c.ref == ref)).scalar_one_or_none()
+        found = _homes(connection, [ods]) if ods else []
+    return found[0] if found else None
 
 
 def remove(store: Store, ods: str) -> bool:
@@ -199,7 +273,8 @@ def _plan(connection: Connection, records: Iterable[HomeRecord], *, replace_all:
 def _apply(connection: Connection, plan: ImportPlan) -> None:
     stamp = now()
     if plan.added:
-        connection.execute(insert(care_homes), [_row(home) | {"created_at": stamp, "updated_at": stamp}
+        connection.execute(insert(care_homes), [_row(home) | {"created_at": stamp, "updated_at": stamp,
+                                                              "ref": secrets.token_urlsafe(9)}
                                                 for home in plan.added])  # fmt: skip
     for home, _fields in plan.changed:
         connection.execute(update(care_homes).where(care_homes.c.ods == home.ods).values(

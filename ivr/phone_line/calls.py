@@ -26,7 +26,7 @@ from ivr.phone_line import twiml
 from ivr.phone_line.tokens import Sealer
 from ivr.store.database import Store, StoreError, Transaction
 from ivr.store.deadline import Deadline, unless_abandoned
-from ivr.texts import outbox
+from ivr.texts import emails, outbox
 from ivr.texts.caps import CallerHash, TextLimits, queue_within_caps
 from ivr.texts.compose import compose
 
@@ -191,11 +191,15 @@ class Calls:
         added = escalations.record(tx, key=key, call_sid=call_sid, ods=step.ods, home_name=name,
                                    ticket=step.ticket, reason=step.reason, callback=step.callback)  # fmt: skip
         contact = self.config.escalation_contact
+        body = compose(self.content, "escalation_notice", ods=step.ods, ticket=step.ticket, reason=step.reason,
+                       home=name, callback=step.callback, association=self.config.association)  # fmt: skip
         if added and contact:
-            body = compose(self.content, "escalation_notice", ods=step.ods, ticket=step.ticket, reason=step.reason,
-                           home=name, callback=step.callback, association=self.config.association)  # fmt: skip
             tx.enqueue_text(key=key, call_sid=call_sid, purpose="escalation_notice", to=contact, body=body,
                             capped=False)  # fmt: skip
+        address = self.config.association.email
+        if added and address:  # the association follows it up: the same words as the text, by email too
+            emails.enqueue(tx, key=key, purpose="escalation_notice", to=address, body=escalation_email(body),
+                           subject=f"NHSmail escalation: helpdesk ticket {step.ticket}")  # fmt: skip
         log.info("call %s: escalation for %s, to ring back on %s, %s%s", call_sid,
                  "a known home" if step.ods else "an unknown home", mask(step.callback),
                  "recorded" if added else "already recorded",
@@ -213,6 +217,13 @@ class Calls:
 
     def trouble(self) -> str:
         return twiml.trouble(self.content, self.config.voice)
+
+
+def escalation_email(text: str) -> str:
+    """The email's body: the text's words, and where to follow it up."""
+    return (f"{text}\n\nA caller passed this helpdesk ticket on to you from the NHSmail helpdesk companion. "
+            "Follow it up, and close it with a note, under Escalations in the operator console (or with "
+            "`ivr escalations`).\n")
 
 
 def call_key(call_sid: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -111,6 +112,8 @@ care_homes = Table(
     Column("postcode", String(10)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # What console addresses name a home by: a random token, never the ODS code (URLs are logged).
+    Column("ref", String(16), nullable=False, unique=True),
 )
 
 home_landlines = Table(
@@ -136,6 +139,41 @@ escalations = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("note", Text),  # what the digital officer did, written when closing
     Column("closed_by", String(64)),  # the console account that closed it; none from the command line
+)
+
+# A CSV file uploaded in the console, kept between its dry run and the officer's go-ahead: any web
+# process may serve the second request. `plan` is a digest of the changes the dry run showed.
+home_uploads = Table(
+    "home_uploads",
+    metadata,
+    Column("token", String(32), primary_key=True),
+    Column("user_name", String(64), nullable=False),
+    Column("file_name", String(200), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("plan", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Emails to the care association (one for each new escalation), sent by the worker over SMTP and
+# retried as texts are. Apart from the texts' outbox, whose caps, opt-outs and counts are about texts.
+email_outbox = Table(
+    "email_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(160), nullable=False, unique=True),
+    Column("purpose", String(64), nullable=False),
+    Column("to_address", String(120), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending -> sending (claimed) -> sent | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
 )
 
 # The operator's notice, said after the greeting: one row at most (id 1).
@@ -345,8 +383,8 @@ def _engine(url: str) -> Engine:
 
 
 __all__ = [
-    "Store", "Transaction", "calls", "care_homes", "console_audit", "console_users", "escalations", "home_landlines",
-    "metadata", "milestones", "notices", "opt_outs", "outbox", "usage_counts",
+    "Store", "Transaction", "calls", "care_homes", "console_audit", "console_users", "email_outbox", "escalations",
+    "home_landlines", "home_uploads", "metadata", "milestones", "notices", "opt_outs", "outbox", "usage_counts",
 ]  # fmt: skip
 
 

@@ -18,7 +18,17 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ivr.store.database import Store, calls, escalations, milestones, now, outbox, usage_counts
+from ivr.store.database import (
+    Store,
+    calls,
+    email_outbox,
+    escalations,
+    home_uploads,
+    milestones,
+    now,
+    outbox,
+    usage_counts,
+)
 
 DELIVERED = ("delivered", "read")  # Twilio's delivery states that mean the text reached the phone
 
@@ -61,6 +71,11 @@ def purge(store: Store, *, days: int, dry_run: bool = False) -> Purged:
         if not dry_run:
             connection.execute(delete(calls).where(calls.c.created_at < cutoff))
             connection.execute(delete(outbox).where(outbox.c.created_at < cutoff))
+            # The escalation emails carry the number to ring back: gone with the texts, once settled.
+            connection.execute(delete(email_outbox).where(email_outbox.c.created_at < cutoff,
+                                                          email_outbox.c.status.in_(("sent", "failed"))))  # fmt: skip
+            # A homes file uploaded in the console and never applied (it may hold registered mobiles).
+            connection.execute(delete(home_uploads).where(home_uploads.c.created_at < now() - timedelta(days=1)))
             connection.execute(
                 delete(escalations).where(escalations.c.status == "closed", escalations.c.closed_at < cutoff)
             )
