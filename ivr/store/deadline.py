@@ -56,6 +56,9 @@ class Deadline:
             result = future.result(timeout=self.seconds)
         except FutureTimeout:
             wanted.clear()
+            # Work still queued behind stuck threads is dropped, so the database is not met on its return by a
+            # backlog of work no one is waiting for.
+            future.cancel()
             self._failed(f"no answer within {self.seconds:g} s")
             raise DatabaseUnavailable(f"the database did not answer within {self.seconds:g} s") from None
         except SQLAlchemyError as error:
