@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,24 +44,44 @@ class Deadline:
         self._lock = threading.Lock()
         self._failures = 0
         self._open_until = 0.0
+        self._request = threading.local()  # when the current thread's request must be answered by
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Within this, every `run` on this thread shares one deadline, counted from now."""
+        self.begin_request()
+        try:
+            yield
+        finally:
+            self.end_request()
+
+    def begin_request(self) -> None:
+        self._request.ends = time.monotonic() + self.seconds
+
+    def end_request(self) -> None:
+        self._request.ends = None
 
     def run(self, work: Callable[[Callable[[], bool]], T]) -> T:
         """`work(still_wanted)` within the deadline; `still_wanted()` turns False once it is abandoned."""
         with self._lock:
             if time.monotonic() < self._open_until:
                 raise DatabaseUnavailable("the database breaker is open after repeated failures")
+        ends = getattr(self._request, "ends", None)
+        wait = self.seconds if ends is None else ends - time.monotonic()
+        if wait <= 0:  # not the database's failure, so not the breaker's business
+            raise DatabaseUnavailable("this request's time for the database is spent")
         wanted = threading.Event()
         wanted.set()
         future: Future[T] = self._pool.submit(work, wanted.is_set)
         try:
-            result = future.result(timeout=self.seconds)
+            result = future.result(timeout=wait)
         except FutureTimeout:
             wanted.clear()
             # Work still queued behind stuck threads is dropped, so the database is not met on its return by a
             # backlog of work no one is waiting for.
             future.cancel()
-            self._failed(f"no answer within {self.seconds:g} s")
-            raise DatabaseUnavailable(f"the database did not answer within {self.seconds:g} s") from None
+            self._failed(f"no answer within {wait:.2g} s")
+            raise DatabaseUnavailable(f"the database did not answer within {wait:.2g} s") from None
         except SQLAlchemyError as error:
             self._failed(type(error).__name__)
             raise
