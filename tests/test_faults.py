@@ -128,16 +128,30 @@ def test_the_breaker_opens_after_failures_and_closes_after_its_time() -> None:
     assert deadline.run(lambda _still_wanted: 42) == 42
 
 
-def test_a_database_error_counts_towards_the_breaker_and_is_raised() -> None:
-    deadline = Deadline(1.0, failures_to_open=1, open_seconds=60)
+def test_a_slow_database_error_counts_towards_the_breaker_and_is_raised() -> None:
+    deadline = Deadline(0.4, failures_to_open=1, open_seconds=60)
 
     def broken(_still_wanted: object) -> None:
-        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        time.sleep(0.3)  # a connect_timeout, say: it held a thread
+        raise OperationalError("SELECT 1", {}, Exception("timeout expired"))
 
     with pytest.raises(OperationalError):
         deadline.run(broken)
     with pytest.raises(DatabaseUnavailable):
         deadline.run(lambda _still_wanted: 1)
+
+
+def test_a_quick_database_error_is_raised_but_leaves_the_breaker_closed() -> None:
+    """A refused connection holds no thread: the next request tries again, so writes resume as soon as it is back."""
+    deadline = Deadline(1.0, failures_to_open=1, open_seconds=60)
+
+    def refused(_still_wanted: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    for _ in range(5):
+        with pytest.raises(OperationalError):
+            deadline.run(refused)
+    assert deadline.run(lambda _still_wanted: 1) == 1
 
 
 def test_an_outbox_row_is_never_written_by_abandoned_work(tmp_path: Path) -> None:

@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,16 +45,8 @@ class Deadline:
         self._open_until = 0.0
         self._request = threading.local()  # when the current thread's request must be answered by
 
-    @contextmanager
-    def request(self) -> Iterator[None]:
-        """Within this, every `run` on this thread shares one deadline, counted from now."""
-        self.begin_request()
-        try:
-            yield
-        finally:
-            self.end_request()
-
     def begin_request(self) -> None:
+        """From now, every `run` on this thread shares one deadline, until `end_request`."""
         self._request.ends = time.monotonic() + self.seconds
 
     def end_request(self) -> None:
@@ -72,6 +63,7 @@ class Deadline:
             raise DatabaseUnavailable("this request's time for the database is spent")
         wanted = threading.Event()
         wanted.set()
+        began = time.monotonic()
         future: Future[T] = self._pool.submit(work, wanted.is_set)
         try:
             result = future.result(timeout=wait)
@@ -83,7 +75,11 @@ class Deadline:
             self._failed(f"no answer within {wait:.2g} s")
             raise DatabaseUnavailable(f"the database did not answer within {wait:.2g} s") from None
         except SQLAlchemyError as error:
-            self._failed(type(error).__name__)
+            # Only a slow failure counts: it held a thread, as a hung server's do. A quick one (a server
+            # that refuses connections, a SQLite file made read-only) holds none, and opening the breaker
+            # on it would only keep the line from writing for open_seconds after the database is back.
+            if time.monotonic() - began >= self.seconds / 2:
+                self._failed(type(error).__name__)
             raise
         with self._lock:
             self._failures = 0
