@@ -16,7 +16,8 @@ call told it could not be sent); how long after the fault was lifted a text was 
 /readyz said ready. At the end, on each database, the outbox is drained by the real worker through the
 twilio SDK to a recording stand-in for Twilio: texts lost (promised, never sent) and doubled (sent twice).
 
-    .venv/bin/python scripts/bench_faults.py [--callers 20] [--before 4] [--during 10] [--after 12]
+    .venv/bin/python scripts/bench_faults.py [--callers 20] [--before 4] [--during 10] [--after 14]
+        [--deadline 2] [--threads 8] [--only postgres|sqlite]
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ GATHER = re.compile(r'<Gather\b[^>]*?\baction="([^"]*)"')
 MOBILE = "07400123456"
 SIGNER = RequestValidator(TOKEN)
 DEADLINE = Settings.model_fields["database_deadline_seconds"].default
+THREADS = 8  # gunicorn_conf.py's default
 CAPS = {"IVR_SMS_DAILY_PER_MOBILE": "1000000", "IVR_SMS_DAILY_PER_CALLER": "1000000", "IVR_SMS_DAILY_TOTAL": "1000000"}
 
 
@@ -343,7 +345,7 @@ class RecordingTwilio(HttpClient):
         return Response(201, json.dumps({"sid": f"SM{len(self.created):032d}", "status": "queued"}))
 
 
-def drain(url: str, promised: set[str], name: str) -> None:
+def drain(url: str, promised: set[str], refused: set[str], name: str) -> None:
     """The real worker sends what is queued; then texts lost and doubled, counted against the promises."""
     store = Store(url)
     twilio = RecordingTwilio()
@@ -359,13 +361,16 @@ def drain(url: str, promised: set[str], name: str) -> None:
     doubled = len(twilio.created) - sum(1 for row in rows if row.status == "sent")
     print(f"\n{name}, the outbox drained by the worker: {len(promised)} texts promised, {len(rows)} rows, "
           f"{len(twilio.created)} sent to Twilio; lost {lost}, doubled {doubled}, "
-          f"sent for a call never promised {len(set(sent_calls) - promised)}")  # fmt: skip
+          f"sent for a call never promised {len(set(sent_calls) - promised)} "
+          f"(of them told it could not be sent: {len(set(sent_calls) & refused)})")  # fmt: skip
 
 
 def bench(name: str, url: str, data: Path, faults: list[Fault], args: argparse.Namespace) -> None:
-    env = base_env(**REAL_LINE, **CAPS, IVR_DATA_DIR=str(data), DATABASE_URL=url)
+    tuning = {"IVR_DATABASE_DEADLINE_SECONDS": f"{args.deadline:g}", "IVR_WEB_THREADS": str(args.threads)}
+    env = base_env(**REAL_LINE, **CAPS, **tuning, IVR_DATA_DIR=str(data), DATABASE_URL=url)
     prepare(env, data)
     promised: set[str] = set()
+    refused: set[str] = set()
     store = Store(Settings(database_url=url).database_url)
 
     def rows_for(sids: set[str]) -> int:
@@ -378,15 +383,16 @@ def bench(name: str, url: str, data: Path, faults: list[Fault], args: argparse.N
     try:
         with server("ivr.app:create_app()", env, data) as port:
             print(f"\n== {name}: gunicorn (the Procfile's line) on port {port}, {args.callers} callers, "
-                  f"database deadline {DEADLINE:g} s (IVR_DATABASE_DEADLINE_SECONDS's default)")
+                  f"database deadline {args.deadline:g} s, {args.threads} threads in each of gunicorn's workers")
             for fault in faults:
                 phases = asyncio.run(run_fault(port, fault, args))
                 report(fault, phases, rows_for, args)
                 promised |= set().union(*(tally.promised for tally in phases.tallies.values()))
+                refused |= set().union(*(tally.refused for tally in phases.tallies.values()))
                 store.engine.dispose()  # this process's own connections start afresh after the fault too
     finally:
         store.engine.dispose()
-    drain(Settings(database_url=url).database_url, promised, name)
+    drain(Settings(database_url=url).database_url, promised, refused, name)
 
 
 def main() -> None:
@@ -395,6 +401,9 @@ def main() -> None:
     parser.add_argument("--before", type=float, default=4.0, help="seconds before each fault (default 4)")
     parser.add_argument("--during", type=float, default=10.0, help="seconds each fault lasts (default 10)")
     parser.add_argument("--after", type=float, default=14.0, help="seconds after it is lifted (default 14)")
+    parser.add_argument("--deadline", type=float, default=DEADLINE,
+                        help=f"IVR_DATABASE_DEADLINE_SECONDS (default {DEADLINE:g}, the setting's own)")
+    parser.add_argument("--threads", type=int, default=THREADS, help=f"IVR_WEB_THREADS (default {THREADS})")
     parser.add_argument("--only", choices=["postgres", "sqlite"], help="one database only")
     args = parser.parse_args()
     if not (1 <= args.callers <= 200 and all(0 < value <= 120 for value in (args.before, args.during, args.after))):
