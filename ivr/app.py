@@ -7,6 +7,8 @@ content and store. Nothing is built at import time.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -17,9 +19,13 @@ from ivr.homes.directory import Directory
 from ivr.line import Line, line_for
 from ivr.phone_line.web import PhoneLine, association, check_signature_settings, text_limits
 from ivr.settings import ConfigurationError, Settings, SettingsError, load_settings
-from ivr.store.database import Store
+from ivr.store import readiness
+from ivr.store.database import Store, StoreError
+from ivr.store.deadline import DatabaseUnavailable, Deadline
 
+log = logging.getLogger("ivr.app")
 STORE = "ivr.store"
+READINESS = "ivr.readiness"
 MAX_BODY = 64 * 1024
 
 
@@ -52,6 +58,9 @@ def create_app(
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
     app.extensions[STORE] = store
+    # A deadline and breaker of its own, on two threads: a probe of a hung database answers in time and
+    # cannot take the webhooks' threads, nor open their breaker.
+    app.extensions[READINESS] = Deadline(settings.database_deadline_seconds, workers=2)
     app.add_url_rule("/healthz", view_func=healthz)
     app.add_url_rule("/readyz", view_func=readyz)
     PhoneLine.build(settings, line, content, store, directory).install(app)
@@ -66,10 +75,20 @@ def healthz() -> Response:
 
 
 def readyz() -> Response:
-    store = current_app.extensions[STORE]
-    if isinstance(store, Store) and store.ping():
+    """200 "ready" when the database answers, at the schema this release needs, and may be written; else 503 and why."""
+    store: Store = current_app.extensions[STORE]
+    deadline: Deadline = current_app.extensions[READINESS]
+    try:
+        problem = deadline.run(lambda _still_wanted: readiness.problem(store))
+    except DatabaseUnavailable as error:  # no answer in time, or the breaker open: its own words say which
+        problem = f"database unreachable: {error}"
+    except StoreError as error:
+        # The driver's words (host, port, user) go to the log only: /readyz answers anyone who asks.
+        log.warning("readiness: the database failed: %s", str(getattr(error, "orig", None) or error)[:300])
+        problem = "database unreachable"
+    if problem is None:
         return Response("ready\n", mimetype="text/plain")
-    return Response("database unreachable\n", status=503, mimetype="text/plain")
+    return Response(f"not ready: {problem}\n", status=503, mimetype="text/plain")
 
 
 def _settings() -> Settings:

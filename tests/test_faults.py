@@ -128,16 +128,71 @@ def test_the_breaker_opens_after_failures_and_closes_after_its_time() -> None:
     assert deadline.run(lambda _still_wanted: 42) == 42
 
 
-def test_a_database_error_counts_towards_the_breaker_and_is_raised() -> None:
-    deadline = Deadline(1.0, failures_to_open=1, open_seconds=60)
+def test_once_open_one_request_at_a_time_tries_the_database_again() -> None:
+    deadline = Deadline(0.3, failures_to_open=1, open_seconds=0.2)
+    with pytest.raises(DatabaseUnavailable):
+        deadline.run(lambda _still_wanted: time.sleep(0.5))
+    time.sleep(0.25)  # the open time is over: the next request tries, slowly
+    outcome: list[str] = []
+
+    def try_slowly() -> None:
+        try:
+            deadline.run(lambda _still_wanted: time.sleep(0.5))
+        except DatabaseUnavailable as error:
+            outcome.append(str(error))
+
+    trying = threading.Thread(target=try_slowly)
+    trying.start()
+    time.sleep(0.05)
+    began = time.monotonic()
+    with pytest.raises(DatabaseUnavailable, match="another request is trying it"):
+        deadline.run(lambda _still_wanted: 1)
+    assert time.monotonic() - began < 0.05  # it did not wait with the one trying
+    trying.join()
+    assert outcome and "did not answer" in outcome[0]
+    with pytest.raises(DatabaseUnavailable, match="breaker is open"):  # the try failed: open again
+        deadline.run(lambda _still_wanted: 1)
+    time.sleep(0.25)
+    assert deadline.run(lambda _still_wanted: 7) == 7  # this try succeeds, and closes it
+    assert deadline.run(lambda _still_wanted: 8) == 8
+
+
+def test_reads_that_succeed_do_not_keep_the_breaker_closed_while_writes_wait_out_their_deadline() -> None:
+    deadline = Deadline(0.1, failures_to_open=3, open_seconds=60)
+    for _ in range(3):
+        assert deadline.run(lambda _still_wanted: "read") == "read"
+        with pytest.raises(DatabaseUnavailable):
+            deadline.run(lambda _still_wanted: time.sleep(0.3))  # a write behind SQLite's held lock
+    began = time.monotonic()
+    with pytest.raises(DatabaseUnavailable, match="breaker is open"):
+        deadline.run(lambda _still_wanted: time.sleep(0.3))
+    assert time.monotonic() - began < 0.05
+
+
+def test_a_slow_database_error_counts_towards_the_breaker_and_is_raised() -> None:
+    deadline = Deadline(0.4, failures_to_open=1, open_seconds=60)
 
     def broken(_still_wanted: object) -> None:
-        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        time.sleep(0.3)  # a connect_timeout, say: it held a thread
+        raise OperationalError("SELECT 1", {}, Exception("timeout expired"))
 
     with pytest.raises(OperationalError):
         deadline.run(broken)
     with pytest.raises(DatabaseUnavailable):
         deadline.run(lambda _still_wanted: 1)
+
+
+def test_a_quick_database_error_is_raised_but_leaves_the_breaker_closed() -> None:
+    """A refused connection holds no thread: the next request tries again, so writes resume as soon as it is back."""
+    deadline = Deadline(1.0, failures_to_open=1, open_seconds=60)
+
+    def refused(_still_wanted: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    for _ in range(5):
+        with pytest.raises(OperationalError):
+            deadline.run(refused)
+    assert deadline.run(lambda _still_wanted: 1) == 1
 
 
 def test_an_outbox_row_is_never_written_by_abandoned_work(tmp_path: Path) -> None:

@@ -90,6 +90,9 @@ class PhoneLine:
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
+        # One database deadline for the whole request, however many times it uses the database.
+        app.before_request(self.deadline.begin_request)
+        app.teardown_request(lambda _error: self.deadline.end_request())
         # On the app, not the blueprint: a blueprint's hooks never see a path it has no route for.
         app.before_request(twilio_paths_only)
         app.register_blueprint(phone_line)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +37,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.store.sqlite_file import SqliteFile, file_of
 
 # The advisory lock every capped text insert takes on PostgreSQL (any fixed number of our own).
 CAPS_LOCK = 7_201_133
@@ -248,15 +249,18 @@ def now() -> datetime:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _engine(url)
+        self.sqlite_file = _sqlite_file(url)
+        self.engine = _engine(url, self.sqlite_file)
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision of the migration chain."""
         from alembic import command
         from alembic.config import Config
 
-        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
-            Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        if self.sqlite_file is not None:
+            # Made here and only here: a connection is never opened on a missing file (sqlite_file.py).
+            self.sqlite_file.path.parent.mkdir(parents=True, exist_ok=True)
+            self.sqlite_file.path.touch()
         config = Config()
         config.set_main_option("script_location", "ivr.store:migrations")
         with self.engine.begin() as connection:
@@ -353,12 +357,24 @@ def holds(connection: Connection, table: Table, key: str) -> bool:
     return connection.execute(select(table.c.id).where(table.c.idempotency_key == key)).first() is not None
 
 
-def _engine(url: str) -> Engine:
+def _sqlite_file(url: str) -> SqliteFile | None:
+    if not url.startswith("sqlite"):
+        return None
+    path = file_of(make_url(url).database)
+    return SqliteFile(path) if path is not None else None
+
+
+def _engine(url: str, sqlite_file: SqliteFile | None = None) -> Engine:
     # hide_parameters: a database error's message would otherwise quote the row (a mobile, a text's body)
     # into the logs.
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+        # connect_timeout: a hung server accepts the connection but never answers; this frees the thread that
+        # waits on it (the webhook itself stopped waiting at its deadline, ivr/store/deadline.py).
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True,
+                             connect_args={"connect_timeout": 5})  # fmt: skip
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True)
+    if sqlite_file is not None:
+        sqlite_file.install(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -377,6 +393,8 @@ def _engine(url: str) -> Engine:
         # Writers take the lock at the start, so two never deadlock upgrading a read lock;
         # readers do not, so a lookup never waits for (or inside) a write.
         writes = connection.get_execution_options().get("ivr_writes", False)
+        if writes and sqlite_file is not None:  # never into a deleted or read-only file
+            sqlite_file.check_writable(connection.connection.info)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
