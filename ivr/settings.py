@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     # While the secret changes: calls under way keep working on tokens sealed with the old one.
     secret_key_previous: SecretStr | None = Field(default=None, description="The root secret before the last change")
     # How long a webhook waits for the database before answering without it (Twilio gives up at 15 s).
-    database_deadline_seconds: float = Field(default=2.0, gt=0, le=10, description="A webhook's database deadline")
+    database_deadline_seconds: float = Field(default=1.0, gt=0, le=10, description="A webhook's database deadline")
     validate_signature: bool = Field(default=True, description="Off only for local development")
     # Proxy hops in front of the app whose X-Forwarded-For/-Proto/-Host/-Port are believed: a header
     # from further out (or any at all with 0) is the client's word, and a forged host would let a
