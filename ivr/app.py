@@ -7,7 +7,8 @@ content and store. Nothing is built at import time.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app
+from flask import Flask, Request, Response, current_app
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import console, privacy
@@ -20,6 +21,7 @@ from ivr.settings import ConfigurationError, Settings, SettingsError, load_setti
 from ivr.store.database import Store
 
 STORE = "ivr.store"
+CONSOLE = "/console"
 MAX_BODY = 64 * 1024
 
 
@@ -42,6 +44,7 @@ def create_app(
     store = store or Store(settings.database_url)
 
     app = Flask(__name__)
+    app.session_interface = ConsoleSessions()
     # Flask reads any body it is sent unless told a limit: Twilio's webhooks are a few kilobytes, so a
     # larger body is refused (413) before it is read, signed or not.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -58,6 +61,16 @@ def create_app(
     if settings.console:
         console.install(app, line=line, store=store, content=content, limits=text_limits(settings))
     return app
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Sessions are the console's alone (its cookie's path is /console): any other request gets Flask's
+    null session without building the cookie's signer, which cost the phone line's every webhook ~30 µs."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path != CONSOLE and not request.path.startswith(CONSOLE + "/"):
+            return None  # Flask then gives the null session, which is never saved
+        return super().open_session(app, request)
 
 
 def healthz() -> Response:
