@@ -13,7 +13,8 @@ The client is one asyncio loop over raw HTTP/1.1 streams, adding no threads or j
   - the floor, paced, for reference: the same callers against the constant app;
   - closed loop: 50 connections walking back to back, kept alive; requests/s and the ratio to
     the floor's, in slices alternating between the floor and the app, so that a change in the
-    machine's other load falls on both (target: at least 0.6);
+    machine's other load falls on both (target: at least 0.6); and each server's CPU a request
+    (its master and workers, from /proc), which that other load hardly moves;
   - paced: N callers pausing 2-8 s between keys, a new connection per request as Twilio's would
     be after gunicorn's 5 s keep-alive; latency p50/p95/p99 (target: p99 under 10 ms). A call
     lasts over a minute, so a short run is mostly calls' first requests, which write: those are
@@ -21,7 +22,10 @@ The client is one asyncio loop over raw HTTP/1.1 streams, adding no threads or j
 on SQLite always, and on PostgreSQL too when BENCH_DATABASE_URL names one (its tables are
 migrated and a home added; the data stays). Everything is bounded by --seconds and stops by itself.
 
-    .venv/bin/python scripts/bench_web.py [--callers 1000] [--seconds 20]
+    .venv/bin/python scripts/bench_web.py [--callers 1000] [--seconds 20] [--load closed|paced]
+        [--databases SQLite|PostgreSQL]
+
+scripts/bench_turn.py says where the time of one request goes inside the app.
 """
 
 from __future__ import annotations
