@@ -22,13 +22,15 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
-# The request line and status only: our URLs carry nothing personal, and no form data is logged.
+# The request line and status only: our URLs carry nothing personal, and no form data is logged
+# (From and To are form fields). Only the request line is masked (privacy.AccessLogMasking).
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
 def post_worker_init(worker: object) -> None:
     # gunicorn's loggers get their handlers after the config is read: mask them here.
-    privacy.install(logging.getLogger("gunicorn.access"), logging.getLogger("gunicorn.error"))
+    privacy.install(logging.getLogger("gunicorn.error"))
+    privacy.install_access_log(logging.getLogger("gunicorn.access"))
 
 
 def on_starting(server: object) -> None:

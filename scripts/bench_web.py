@@ -13,7 +13,8 @@ The client is one asyncio loop over raw HTTP/1.1 streams, adding no threads or j
   - the floor, paced, for reference: the same callers against the constant app;
   - closed loop: 50 connections walking back to back, kept alive; requests/s and the ratio to
     the floor's, in slices alternating between the floor and the app, so that a change in the
-    machine's other load falls on both (target: at least 0.6);
+    machine's other load falls on both (target: at least 0.6); and each server's CPU a request
+    (its master and workers, from /proc), which that other load hardly moves;
   - paced: N callers pausing 2-8 s between keys, a new connection per request as Twilio's would
     be after gunicorn's 5 s keep-alive; latency p50/p95/p99 (target: p99 under 10 ms). A call
     lasts over a minute, so a short run is mostly calls' first requests, which write: those are
@@ -21,7 +22,10 @@ The client is one asyncio loop over raw HTTP/1.1 streams, adding no threads or j
 on SQLite always, and on PostgreSQL too when BENCH_DATABASE_URL names one (its tables are
 migrated and a home added; the data stays). Everything is bounded by --seconds and stops by itself.
 
-    .venv/bin/python scripts/bench_web.py [--callers 1000] [--seconds 20]
+    .venv/bin/python scripts/bench_web.py [--callers 1000] [--seconds 20] [--load closed|paced]
+        [--databases SQLite|PostgreSQL]
+
+scripts/bench_turn.py says where the time of one request goes inside the app.
 """
 
 from __future__ import annotations
@@ -332,6 +336,7 @@ def server(app: str, env: dict[str, str], cwd: Path) -> Iterator[int]:
     # The log to a file, not a pipe: a pipe no one reads fills, and the workers stop at their next log line.
     log = (Path(env["IVR_DATA_DIR"]) / f"{app.split(':')[0]}-{port}.log").open("wb")
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log)
+    SERVERS[port] = process.pid
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -353,6 +358,25 @@ def server(app: str, env: dict[str, str], cwd: Path) -> Iterator[int]:
             process.kill()
             process.wait()
         log.close()
+
+
+SERVERS: dict[int, int] = {}  # port: the gunicorn master's process id
+
+
+def server_cpu(port: int) -> float:
+    """CPU seconds the server on `port` has used so far, its master and its live workers (Linux's /proc; else 0).
+
+    Unlike requests/s, this hardly moves with the machine's other load: the work each request costs."""
+    master = SERVERS[port]
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        total = 0
+        for pid in (master, *map(int, children)):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime and stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def prepare(env: dict[str, str], cwd: Path) -> None:
@@ -380,16 +404,31 @@ def latency_line(tally: Tally) -> str:
 async def bench(name: str, app: int, floor: int, walks_: list[Walk], args: argparse.Namespace,
                 apologies: tuple[str, ...]) -> None:  # fmt: skip
     await check_walks(app, walks_, apologies)
+    if args.load != "paced":
+        await closed(name, app, floor, walks_, args, apologies)
+    if args.load != "closed":
+        lags: list[float] = []
+        with loop_lag(lags):
+            tally = await paced(app, walks_, args.callers, args.seconds, apologies)
+        print(f"{name}, paced, {args.callers} callers pausing {PAUSE[0]:.0f}-{PAUSE[1]:.0f} s, {args.seconds:.0f} s: "
+              f"{latency_line(tally)} (target p99 < 10 ms); client loop lag p99 {ms(lags, 0.99):.1f} ms")  # fmt: skip
+
+
+async def closed(name: str, app: int, floor: int, walks_: list[Walk], args: argparse.Namespace,
+                 apologies: tuple[str, ...]) -> None:  # fmt: skip
     rates: dict[str, list[float]] = {"floor": [], "app": []}
+    cpu: dict[str, list[float]] = {"floor": [], "app": []}  # server CPU ms a request, each slice
     tallies = {"floor": Tally(), "app": Tally()}
     lags: list[float] = []
     slice_seconds = args.seconds / SLICES
     with loop_lag(lags):
         for _ in range(SLICES):  # alternating, so a change in the machine's other load falls on both
             for side, port in (("floor", floor), ("app", app)):
-                before = tallies[side].requests
+                before, used = tallies[side].requests, server_cpu(port)
                 took = await closed_loop(port, walks_, args.connections, slice_seconds, tallies[side], apologies)
-                rates[side].append((tallies[side].requests - before) / took)
+                done = tallies[side].requests - before
+                rates[side].append(done / took)
+                cpu[side].append((server_cpu(port) - used) * 1000 / max(done, 1))
     floor_rps, app_rps = statistics.fmean(rates["floor"]), statistics.fmean(rates["app"])
     ratios = [a / f for a, f in zip(rates["app"], rates["floor"], strict=True)]
     print(f"{name}, closed loop, {args.connections} connections, {SLICES} slices of {slice_seconds:.0f} s each:")
@@ -400,11 +439,9 @@ async def bench(name: str, app: int, floor: int, walks_: list[Walk], args: argpa
     print(f"  ratio {app_rps / floor_rps:.2f} of the floor (slices {', '.join(f'{r:.2f}' for r in ratios)}; "
           f"target >= 0.60); app p50 {ms(tallies['app'].latencies, 0.5):.1f} ms, "
           f"p99 {ms(tallies['app'].latencies, 0.99):.1f} ms; client loop lag p99 {ms(lags, 0.99):.1f} ms")  # fmt: skip
-    lags.clear()
-    with loop_lag(lags):
-        tally = await paced(app, walks_, args.callers, args.seconds, apologies)
-    print(f"{name}, paced, {args.callers} callers pausing {PAUSE[0]:.0f}-{PAUSE[1]:.0f} s, {args.seconds:.0f} s: "
-          f"{latency_line(tally)} (target p99 < 10 ms); client loop lag p99 {ms(lags, 0.99):.1f} ms")  # fmt: skip
+    print(f"  server CPU a request: floor {statistics.fmean(cpu['floor']):.2f} ms "
+          f"(slices {', '.join(f'{c:.2f}' for c in cpu['floor'])}), app {statistics.fmean(cpu['app']):.2f} ms "
+          f"(slices {', '.join(f'{c:.2f}' for c in cpu['app'])})")  # fmt: skip
 
 
 async def paced_floor(floor: int, walks_: list[Walk], args: argparse.Namespace) -> None:
@@ -420,6 +457,14 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=1000, help="paced callers (default 1000)")
     parser.add_argument("--connections", type=int, default=50, help="closed-loop connections (default 50)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each load (default 20)")
+    parser.add_argument(
+        "--load", choices=("both", "closed", "paced"), default="both", help="which loads to run (default both)"
+    )
+    parser.add_argument(
+        "--databases",
+        default="SQLite,PostgreSQL",
+        help="which of SQLite and PostgreSQL (when BENCH_DATABASE_URL is set) to run",
+    )
     args = parser.parse_args()
     if not (1 <= args.callers <= 5000 and 1 <= args.connections <= 500 and 3 <= args.seconds <= 300):
         parser.error("keep it bounded: 1-5000 callers, 1-500 connections, 3-300 seconds")
@@ -430,14 +475,15 @@ def main() -> None:
           f"{max(len(w.keys) for w in walks_) + 1} requests each, from {HOME}'s landline:")  # fmt: skip
     for walk in walks_:
         print(f"  {walk.name}: {' '.join(walk.keys)}")
-    databases = {"SQLite": ""}
-    if os.environ.get("BENCH_DATABASE_URL"):
+    databases = {"SQLite": ""} if "SQLite" in args.databases else {}
+    if os.environ.get("BENCH_DATABASE_URL") and "PostgreSQL" in args.databases:
         databases["PostgreSQL"] = os.environ["BENCH_DATABASE_URL"]
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         # The floor passes the same start-up checks (gunicorn_conf's), so it is given a line of its own too.
         floor_env = base_env(**REAL_LINE, IVR_DATA_DIR=scratch, DATABASE_URL=f"sqlite:///{scratch}/floor.sqlite3")
         floor = stack.enter_context(server("bench_floor:app", floor_env, ROOT / "scripts"))
-        asyncio.run(paced_floor(floor, walks_, args))
+        if args.load != "closed":
+            asyncio.run(paced_floor(floor, walks_, args))
         for name, url in databases.items():
             data = Path(scratch) / name
             data.mkdir()

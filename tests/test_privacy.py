@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from gunicorn import glogging
+from gunicorn.config import Config
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from ivr import privacy
+from ivr import gunicorn_conf, privacy
 from ivr.store.database import Store, now, outbox
 
 
@@ -101,3 +104,61 @@ def test_the_second_pass_is_in_the_log_filter(logged: tuple[logging.Logger, io.S
     logger, stream = logged
     logger.info("from %s and %s", "(01522) 123456", "+44 (0)7400 123456")
     assert "1522" not in stream.getvalue() and "7400" not in stream.getvalue(), stream.getvalue()
+
+
+# --- gunicorn's access log, as gunicorn itself writes it under the Procfile's settings ---
+
+
+def access_lines(paths: list[str], access_log_format: str = gunicorn_conf.access_log_format) -> list[str]:
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", access_log_format)
+    log = glogging.Logger(config)
+    stream = io.StringIO()
+    (handler,) = [h for h in log.access_log.handlers if type(h) is logging.StreamHandler]  # gunicorn's, to stdout
+    handler.setStream(stream)
+    gunicorn_conf.post_worker_init(None)  # what each worker does once it has booted
+
+    class Request:
+        headers = (("HOST", "127.0.0.1:5000"), ("X-CALLER", "07400 123456"))
+
+    class Response:
+        status, sent, headers = "200 OK", 1210, (("Content-Type", "text/xml"),)
+
+    try:
+        for path in paths:
+            environ = {"REQUEST_METHOD": "POST", "RAW_URI": path, "PATH_INFO": path.partition("?")[0],
+                       "QUERY_STRING": path.partition("?")[2], "SERVER_PROTOCOL": "HTTP/1.1",
+                       "REMOTE_ADDR": "10.0.3.17"}  # fmt: skip
+            log.access(Response, Request, environ, timedelta(microseconds=12_400))
+    finally:
+        log.access_log.removeHandler(handler)
+    return stream.getvalue().splitlines()
+
+
+TOKEN = "AWq0x" + "Yx3Q0740" * 17  # shaped as a sealed token: base64url, with runs of digits
+
+
+def test_an_access_line_keeps_gunicorns_figures_and_the_token_whole() -> None:
+    """Masked whole, "200 1210 12ms" was taken for a phone number, and a token's digits for another."""
+    assert access_lines([f"/voice/turn/{TOKEN}/silence", "/voice"]) == [
+        f'10.0.3.17 "POST /voice/turn/{TOKEN}/silence HTTP/1.1" 200 1210 12ms',
+        '10.0.3.17 "POST /voice HTTP/1.1" 200 1210 12ms',
+    ]
+
+
+def test_an_access_line_masks_what_a_request_could_carry() -> None:
+    lines = access_lines(
+        ["/voice?From=%2B447400123456&ods=VL15A", "/voice/07400-123-456", "/sms?to=care.vl15a@nhs.net"]
+    )
+    assert lines == [
+        '10.0.3.17 "POST /voice?From=**********456&ods=V**** HTTP/1.1" 200 1210 12ms',
+        '10.0.3.17 "POST /voice/********456 HTTP/1.1" 200 1210 12ms',
+        '10.0.3.17 "POST /sms?to=****@nhs.net HTTP/1.1" 200 1210 12ms',
+    ]
+
+
+def test_an_access_format_of_the_operators_own_is_masked_atom_by_atom() -> None:
+    """GUNICORN_CMD_ARGS can change the format: a header, the path and the query are masked as well."""
+    (line,) = access_lines(["/voice/turn/VL15A?From=07400123456"], "%(U)s %(q)s %({x-caller}i)s %(s)s %(b)s")
+    assert line == "/voice/turn/V**** From=********456 ********456 200 1210"

@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
 from ivr.content.model import Content
+from ivr.phone_line.signature import Signatures
 from ivr.phone_line.web import public_url
 from ivr.settings import Settings
 from ivr.store.database import Store
@@ -100,3 +101,37 @@ def test_a_proxied_https_request_validates_with_one_trusted_hop(tmp_path: Path, 
     assert client.post("/voice", data=PARAMS, headers=headers).status_code == 200
     # Without the proxy's headers the same signature is for another URL.
     assert client.post("/voice", data=PARAMS, headers={"X-Twilio-Signature": sign(url, PARAMS)}).status_code == 403
+
+
+# --- the app's own check (ivr/phone_line/signature.py) accepts exactly what the SDK's validator accepts ---
+
+SPELLINGS = [
+    "https://ivr.example.org/voice/turn/AQx9",
+    "https://ivr.example.org:443/voice/turn/AQx9",
+    "http://ivr.example.org/voice",
+    "http://ivr.example.org:80/voice",
+    "http://127.0.0.1:8000/voice/turn/AQx9/silence",
+    "http://127.0.0.1/voice/turn/AQx9/silence",
+    "https://ivr.example.org/voice?note=it%27s+fine&x=a%2Bb",
+    "https://ivr.example.org:8443/voice?x=1",
+    "https://ivr.example.org/voice?x=1",
+]
+
+
+@pytest.mark.parametrize("called", SPELLINGS)
+def test_the_apps_check_agrees_with_the_sdks_validator(called: str) -> None:
+    sdk, ours = RequestValidator(EXAMPLE_TOKEN), Signatures(EXAMPLE_TOKEN)
+    for signed in SPELLINGS:  # signed for one spelling, checked against another: both say the same
+        for params in (EXAMPLE_PARAMS, {**EXAMPLE_PARAMS, "Digits": "9"}, {}):
+            signature = sdk.compute_signature(signed, EXAMPLE_PARAMS)
+            assert ours.valid(called, params, signature) == sdk.validate(called, params, signature), (signed, params)
+    assert ours.valid(EXAMPLE_URL, EXAMPLE_PARAMS, EXAMPLE_SIGNATURE)
+
+
+@pytest.mark.parametrize("signature", ["", "not base64", EXAMPLE_SIGNATURE[:-1], EXAMPLE_SIGNATURE + "\u00e9"])
+def test_a_wrong_or_strange_signature_is_refused(signature: str) -> None:
+    assert not Signatures(EXAMPLE_TOKEN).valid(EXAMPLE_URL, EXAMPLE_PARAMS, signature)
+
+
+def test_a_signature_under_another_token_is_refused() -> None:
+    assert not Signatures("another-token").valid(EXAMPLE_URL, EXAMPLE_PARAMS, EXAMPLE_SIGNATURE)

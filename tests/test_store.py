@@ -131,3 +131,19 @@ def test_the_milestones_migration_goes_down_and_up_again(upgraded: Store) -> Non
     columns = {column["name"] for column in inspect(upgraded.engine).get_columns("calls")}
     assert not {"state", "answered_turn", "response"} & columns
     assert "milestones" in inspect(upgraded.engine).get_table_names()
+
+
+def test_only_counts_skip_waiting_for_the_disk(upgraded: Store) -> None:
+    """A call's record and milestones commit without waiting for PostgreSQL's WAL flush; a text never does."""
+    if upgraded.engine.dialect.name != "postgresql":
+        with upgraded.transaction(durable=False) as tx:  # SQLite: the same transaction, its writes kept
+            tx.milestone("k" * 32, "call_started")
+        with upgraded.transaction() as tx:
+            assert len(tx.rows(milestones)) == 1
+        return
+    for durable, setting in ((True, "on"), (False, "off")):
+        with upgraded.transaction(durable=durable) as tx:
+            assert tx.connection.exec_driver_sql("SHOW synchronous_commit").scalar() == setting
+    with upgraded.engine.connect() as connection:  # SET LOCAL: the pooled connection is left as it was
+        assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+

@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, session
+from flask.sessions import NullSession, SecureCookieSession
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
@@ -248,6 +249,16 @@ def test_a_turn_runs_no_sql_unless_it_writes(client: FlaskClient, store: Store) 
     # Only the turn that reached scenario three wrote (its milestone); the others ran no SQL at all.
     writes = [sql for sql in statements if not sql.startswith(("BEGIN", "COMMIT"))]
     assert writes and all(sql.startswith("INSERT INTO milestones") for sql in writes), statements
+
+
+def test_only_the_console_opens_a_session(app: Flask) -> None:
+    """The webhooks never build the console's cookie signer: they get Flask's null session, never saved."""
+    for path in ("/voice", "/voice/turn/AbC", "/sms", "/healthz", "/consoles"):
+        with app.test_request_context(path, method="POST"):
+            assert isinstance(session._get_current_object(), NullSession), path  # type: ignore[attr-defined]
+    for path in ("/console", "/console/sign-in"):
+        with app.test_request_context(path):
+            assert isinstance(session._get_current_object(), SecureCookieSession), path  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "", "+266696687", "Restricted"])

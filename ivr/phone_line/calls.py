@@ -21,6 +21,7 @@ from ivr.engine.state import CallState
 from ivr.engine.turn import Escalate, Input, Milestone, SendSms, TextOutcome, Turn
 from ivr.homes import escalations, notice
 from ivr.homes.directory import Association, Directory, Home
+from ivr.homes.notice import Notice
 from ivr.phone import caller_id, mask
 from ivr.phone_line import twiml
 from ivr.phone_line.tokens import Sealer
@@ -71,6 +72,24 @@ class GuardedDirectory:
             return otherwise
 
 
+class KnownCaller:
+    """The directory for a call's first turn, with the caller's own landline already looked up."""
+
+    def __init__(self, directory: GuardedDirectory, number: str | None, home: Home | None) -> None:
+        self.directory = directory
+        self.number = number
+        self.found = home
+
+    def home(self, ods: str) -> Home | None:
+        return self.directory.home(ods)
+
+    def home_for_landline(self, number: str) -> Home | None:
+        return self.found if number == self.number else self.directory.home_for_landline(number)
+
+    def homes_for_keys(self, keys: str) -> list[Home]:
+        return self.directory.homes_for_keys(keys)
+
+
 class Calls:
     def __init__(
         self,
@@ -93,16 +112,21 @@ class Calls:
     def incoming(self, call_sid: str, caller: str | None) -> str:
         """A call comes in: the greeting and the main menu; the call record and its first milestone written."""
         number = caller_id(caller)
+
+        def look_up(_still_wanted: Callable[[], bool]) -> tuple[Notice | None, Home | None]:
+            # Both of the call's look-ups in one wait on the database, not one each.
+            return notice.current(self.store), self.directory.directory.home_for_landline(number) if number else None
+
         try:
-            today = self.deadline.run(lambda _still_wanted: notice.current(self.store))
-        except StoreError:  # no notice is better than no answer
-            log.exception("call %s: the notice could not be read", call_sid)
-            today = None
-        turn, state = flow.start(self.content, self.directory, caller=number, notice=today.text if today else None,
-                                 association=self.config.association)  # fmt: skip
+            today, home = self.deadline.run(look_up)
+        except StoreError:  # the call goes on as from a number we do not know, and without a notice
+            log.exception("call %s: the notice and the caller's home could not be looked up", call_sid)
+            today, home = None, None
+        turn, state = flow.start(self.content, KnownCaller(self.directory, number, home), caller=number,
+                                 notice=today.text if today else None, association=self.config.association)  # fmt: skip
 
         def record(still_wanted: Callable[[], bool]) -> None:
-            with self.store.transaction() as tx:
+            with self.store.transaction(durable=False) as tx:  # counts: see Store.transaction
                 if tx.start_call(call_sid):
                     log.info("call %s from %s: started, %s", call_sid, mask(number),
                              "a known home" if state.ods else "not a known home")  # fmt: skip
@@ -134,15 +158,19 @@ class Calls:
         turn, state = flow.settle(self.content, turn, state, outcomes, association=self.config.association)
         token = self.sealer.seal(state, call_sid)
         action = f"{self.config.base_url}/voice/turn/{token}"
-        return twiml.render(turn, twiml.Urls(action=action, silence=f"{action}/silence"), self.config.voice)
+        urls = twiml.Urls(action=action, silence=f"{action}/silence")
+        return twiml.render(turn, urls, self.config.voice, personal=_personal(state))
 
     def write(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> Mapping[str, TextOutcome]:
         """The turn's side effects in one short transaction, each at most once however often Twilio retries."""
         key = call_key(call_sid)
 
+        # A turn that only counts (a milestone) need not wait for the disk; a text or an escalation must.
+        durable = any(isinstance(step, SendSms | Escalate) for step in turn)
+
         def work(still_wanted: Callable[[], bool]) -> dict[str, TextOutcome]:
             outcomes: dict[str, TextOutcome] = {}
-            with self.store.transaction() as tx:
+            with self.store.transaction(durable=durable) as tx:
                 for step in turn:
                     if isinstance(step, SendSms) and step.follow_up:
                         # The rest of the script rides on the first text's allowance: the caps count requests.
@@ -208,7 +236,7 @@ class Calls:
     def ended(self, call_sid: str, status: str, duration: int | None) -> bool:
         """Twilio's status callback: the call record finished, and its end counted."""
         def work(_still_wanted: Callable[[], bool]) -> bool:
-            with self.store.transaction() as tx:
+            with self.store.transaction(durable=False) as tx:  # counts: see Store.transaction
                 known = tx.end_call(call_sid, status, duration)
                 tx.milestone(call_key(call_sid), "call_ended", status)
             return known
@@ -224,6 +252,12 @@ def escalation_email(text: str) -> str:
     return (f"{text}\n\nA caller passed this helpdesk ticket on to you from the NHSmail helpdesk companion. "
             "Follow it up, and close it with a note, under Escalations in the operator console (or with "
             "`ivr escalations`).\n")
+
+
+def _personal(state: CallState) -> bool:
+    """Whether the call holds anything of the caller's that a turn could say back (kept out of caches)."""
+    return any((state.ods, state.mailbox, state.mobile, state.home_mobile, state.callback, state.ticket,
+                state.candidates))  # fmt: skip
 
 
 def call_key(call_sid: str) -> str:

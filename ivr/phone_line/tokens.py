@@ -11,7 +11,6 @@ under IVR_SECRET_KEY_PREVIOUS still open while the key changes.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 
 from cryptography.exceptions import InvalidTag
@@ -42,8 +41,9 @@ class Sealer:
         self._previous = AESSIV(derive_key(previous)) if previous else None
 
     def seal(self, state: CallState, call_sid: str) -> str:
-        # Only what differs from the defaults, with short separators: the URL stays short.
-        plain = json.dumps(state.model_dump(mode="json", exclude_defaults=True), separators=(",", ":")).encode()
+        # Only what differs from the defaults, compact JSON: the URL stays short. pydantic's own encoder,
+        # not model_dump then json.dumps, which took twice as long.
+        plain = state.model_dump_json(exclude_defaults=True).encode()
         sealed = self._current.encrypt(plain, _associated(call_sid))
         return base64.urlsafe_b64encode(VERSION + sealed).rstrip(b"=").decode()
 
