@@ -238,6 +238,7 @@ def test_the_migration_gives_existing_homes_a_ref_and_goes_down_and_up(tmp_path:
     from alembic import command
     from alembic.config import Config
 
+    (tmp_path / "old.sqlite3").touch()  # as `ivr db upgrade` makes it: the app never creates a missing file
     store = Store(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     config = Config()
     config.set_main_option("script_location", "ivr.store:migrations")
