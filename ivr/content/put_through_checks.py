@@ -38,10 +38,11 @@ def check(
         if switch in section.model_fields_set:
             problems.append(f"{where}: field '{switch}': set by the line's settings, not by a content file")
     _check_nodes(content, section, where, problems)
+    before = len(problems)
     for name, text in section.words.model_dump().items():
         extra = START_WITH if name == "start_with" else frozenset()
         placeholders(f"{where}: field 'words.{name}'", text, allowed | extra, problems)
-    if not problems:
+    if len(problems) == before:  # the briefing can be filled in
         _check_briefing(content, section, where, problems)
     return problems
 
