@@ -23,6 +23,7 @@ from ivr.engine.put_through import DIAL_OUTCOMES
 from ivr.engine.turn import Dial, Digits, Milestone, SendSms, Turn, words
 from ivr.homes.directory import Home, InMemoryDirectory
 from ivr.phone import line_kind
+from ivr.phone_line.tokens import Sealer
 from ivr.rehearsal.session import Rehearsal, ScriptedKeypad
 from ivr.settings import Settings
 from ivr.store import usage_report
@@ -272,6 +273,18 @@ def test_the_token_in_the_dial_action_survives_a_deploy_made_meanwhile(
     call.transport.client = deployed.test_client()
     _, body = call.post(action, DialCallStatus="completed")
     assert "Hello again. How did the helpdesk call go?" in body
+
+
+def test_a_call_under_way_when_put_throughs_arrive_is_classified_by_its_number(line: tuple[Flask, Store]) -> None:
+    """A token sealed by the release before has no line: the calling number, in every request, decides."""
+    app, _ = line
+    sid = "CA" + "8" * 32
+    before = flow.CallState(node="wrap_up", scenario=2, texted=("scenario_2",))
+    token = Sealer(REAL_LINE["secret_key"]).seal(before, sid)
+    for caller, dialled in ((OTHER_LANDLINE, True), (MOBILE, False)):
+        call = Caller(app.test_client(), {"CallSid": sid, "From": caller, "CallStatus": "in-progress"})
+        _, body = call.post(f"/voice/turn/{token}", Digits="5")
+        assert ("<Dial" in body) is dialled, body
 
 
 def test_the_after_call_flow_over_http_a_ticket_goes_to_the_escalation_path(line: tuple[Flask, Store]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ivr.content.model import Content
-from ivr.engine import flow
+from ivr.engine import flow, put_through
 from ivr.engine.state import CallState
 from ivr.engine.turn import Escalate, Input, Milestone, SendSms, TextOutcome, Turn
 from ivr.homes import escalations, notice
@@ -147,6 +147,8 @@ class Calls:
             # engine's restart (its node is no node) apologises and plays the main menu.
             log.warning("call %s: a token that does not open; starting again at the main menu", call_sid)
             state = CallState(node="")
+        if state.line is None:  # sealed by a release before put-throughs: the calling number is here to classify
+            state = put_through.classify(state, caller_id(caller))
         turn, state = flow.advance(self.content, self.directory, state, given,
                                    crown_dependency_mobiles=self.config.crown_dependency_mobiles,
                                    association=self.config.association)  # fmt: skip
