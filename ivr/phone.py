@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
@@ -72,3 +74,35 @@ def caller_id(text: str | None) -> str | None:
     if not value.startswith("+") or not value[1:].isdigit() or not 8 <= len(value) <= 16:
         return None
     return value
+
+
+# The calling number as a put-through sees it: a home's registered landline (known from the directory, so
+# never decided here), another UK geographic landline (01, 02), a mobile, a number abroad, another UK number
+# (03, 08, VoIP, pagers...), or withheld.
+LineKind = Literal["registered", "landline", "mobile", "abroad", "other", "withheld"]
+
+
+def line_kind(number: str | None) -> LineKind:
+    """What a calling number (E.164, or None when withheld) is, for putting the caller through.
+
+    Only a UK geographic number is a landline here: the helpdesk knows homes by the landline
+    registered with the CQC, and those are 01 and 02 numbers. The Crown Dependencies' numbers share
+    +44 but are not GB to phonenumbers: they count as abroad, as their calls are priced.
+    """
+    if number is None:
+        return "withheld"
+    try:
+        parsed = phonenumbers.parse(number, "GB")
+    except NumberParseException:
+        return "other"
+    if not phonenumbers.is_valid_number(parsed):
+        return "other"
+    if phonenumbers.region_code_for_number(parsed) != "GB":
+        return "abroad"
+    kind = phonenumbers.number_type(parsed)
+    if kind == PhoneNumberType.MOBILE:
+        return "mobile"
+    geographic = str(parsed.national_number)[:1] in ("1", "2")
+    if kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE) and geographic:
+        return "landline"
+    return "other"

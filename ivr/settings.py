@@ -144,6 +144,14 @@ class Settings(BaseSettings):
     smtp_user: str | None = Field(default=None, description="The SMTP account, when the server wants one")
     smtp_password: SecretStr | None = Field(default=None, description="Its password")
     email_from: str | None = Field(default=None, description="The address emails are sent from")
+    # --- put me through: the companion rings the helpdesk for a caller on a UK landline, showing their number ---
+    # An extra outbound leg for the whole helpdesk call, paid by the line (see the README): off turns it away.
+    put_through: bool = Field(default=True, description="Offer to put callers through to the helpdesk")
+    # The helpdesk's options (Option 1, then Option 1) pressed for the caller, as the content's send_digits
+    # say; off unless set, because the helpdesk's recorded messages can change and the timing with them.
+    put_through_press_options: bool = Field(
+        default=False, description="Press the helpdesk's options for a caller put through"
+    )
     # --- personal data ---
     retention_days: int = Field(default=30, ge=1, le=3650, description="`ivr purge` removes call data older than this")
     # --- the voice callers hear on the phone (Twilio <Say>; the rehearsal's are below) ---

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, session
 from flask.sessions import NullSession, SecureCookieSession
 from flask.testing import FlaskClient
+from lxml import etree
 from sqlalchemy import event
 
 from ivr.app import create_app
@@ -90,7 +92,10 @@ def _sealer(app: Flask) -> Sealer:
 
 
 def _state_in(body: str, sealer: Sealer, sid: str) -> CallState | None:
-    """The state sealed in an answer's next URL; None when the call ended there."""
+    """The state sealed in an answer's next URL (a put-through's: its <Dial action>); None when the call ended."""
+    dial = etree.fromstring(body.encode()).find("Dial")
+    if dial is not None:
+        return sealer.open(urlsplit(dial.get("action", "")).path.removeprefix("/voice/dialled/"), sid)
     path = next_path(body)
     if path is None:
         return None

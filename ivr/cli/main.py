@@ -120,9 +120,11 @@ def rehearse(
     scenario: int | None,
 ) -> None:
     """Practise the call at the terminal, the keyboard standing in for the keypad."""
-    content = _content(prompts)
-    code = _ods(ods)
     settings = setup.settings()
+    # Put me through as the line would run it: off with IVR_PUT_THROUGH=false, the options pressed or not.
+    content = _content(prompts).with_line(put_through=settings.put_through,
+                                          press_options=settings.put_through_press_options)  # fmt: skip
+    code = _ods(ods)
     directory, today = operator_setup(settings)
     beats = None
     if scenario is not None:

@@ -24,7 +24,7 @@ from ivr.engine.validators import ODS_CODE
 from ivr.homes import escalations
 from ivr.line import LOCAL_TOKEN
 from ivr.phone import mask
-from ivr.phone_line.callsim import CallSimulator, Heard
+from ivr.phone_line.callsim import DIAL_STATUSES, CallSimulator, Heard
 from ivr.settings import ConfigurationError, Settings
 from ivr.store.database import Store, StoreError, describe
 from ivr.texts import attention
@@ -143,20 +143,23 @@ def serve(host: str, port: int | None) -> None:
               '"say:victor_lima_1_5_alpha" a spoken answer where speech is allowed.')
 @click.option("--from", "caller", default="+441522123456", show_default=True, help="The caller ID to send.")
 @click.option("--token", help="Auth token to sign with. Default: TWILIO_AUTH_TOKEN, or the local token.")
-def call(url: str, keys: str, caller: str, token: str | None) -> None:
+@click.option("--dial-status", type=click.Choice(DIAL_STATUSES), default="completed", show_default=True,
+              help='How a put-through\'s helpdesk call ends, as Twilio reports it ("hangup": the caller hangs up '
+                   'during it). A key "dial:busy" in --keys chooses for one put-through.')  # fmt: skip
+def call(url: str, keys: str, caller: str, token: str | None, dial_status: str) -> None:
     """Ring a running server as Twilio would, and print what the caller hears."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise setup.BadSetup(f"{url!r} is not a server's address: give one like http://127.0.0.1:5000")
     settings = _settings()
     secret = token or (settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else LOCAL_TOKEN)
-    labels = {"companion": "Companion", "caller": "Caller", "end": "End", "error": "Error"}
+    labels = {"companion": "Companion", "caller": "Caller", "end": "End", "error": "Error", "dial": "Twilio"}
 
     def show(heard: Heard) -> None:
         click.echo(f"{labels[heard.who]}: {heard.text}")
 
     try:
-        heard = CallSimulator(url, secret, caller=caller, show=show).run(keys.split())
+        heard = CallSimulator(url, secret, caller=caller, show=show, dial_status=dial_status).run(keys.split())
     except URLError as error:  # nothing listening there, or no such host: say so, without a traceback
         raise click.ClickException(f"cannot reach {url}: {error.reason} (is `ivr serve` running?)") from None
     if any(h.who == "error" for h in heard):

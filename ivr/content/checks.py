@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, assert_never
 
 from ivr import gsm7, speech
+from ivr.content import put_through_checks
 from ivr.content.graph import fallback_of, reachable
 from ivr.content.keywords import RESERVED_KEYWORDS
 from ivr.content.model import (
@@ -86,6 +87,7 @@ def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
     for name, template in content.sms.items():
         _check_sms(content, name, template.body, template.max_segments, origin, problems)
     _check_keywords(content, origin, problems)
+    problems += put_through_checks.check(content, origin, NODE_PLACEHOLDERS, _check_placeholders)  # put me through
     if not problems:
         _check_reachable(content, where, problems)
         _check_ways_out(content, where, problems)

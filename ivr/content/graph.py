@@ -32,7 +32,7 @@ def edges(content: Content, node_id: str) -> list[str]:
     """Where a node can lead: the graph the reachability and way-out checks walk."""
     node = content.nodes[node_id]
     if isinstance(node, Message):
-        return forward(node)
+        return [*forward(node), *put_through_targets(content, node)]
     extra: list[str] = [fallback_of(content, node)]
     if isinstance(node, Menu):
         extra += [option.after for option in node.options if option.after]
@@ -41,6 +41,24 @@ def edges(content: Content, node_id: str) -> list[str]:
     if not isinstance(node, Entry):
         extra.append(content.meta.main_menu)  # the main-menu key; an entry takes digits instead
     return [*forward(node), *extra]
+
+
+def put_through_branches(content: Content, node: Message) -> list[tuple[str, str]]:
+    """Where a put-through's stage may lead, and when: chosen by the engine, named in [put_through]."""
+    section = content.put_through
+    if section is None or node.put_through is None:
+        return []
+    if node.put_through == "prepare":
+        return [("ready", node.then or section.dial), ("no mobile known yet", section.text_offer),
+                ("cannot be put through", section.refused)]  # fmt: skip
+    if node.put_through == "text":
+        return [("for a mobile", content.meta.text_me), ("once texted", node.then or section.dial)]
+    return [("back from the helpdesk", section.connected), ("busy, no answer or failed", section.not_connected),
+            ("cannot be put through", section.refused)]  # fmt: skip
+
+
+def put_through_targets(content: Content, node: Message) -> list[str]:
+    return [target for _, target in put_through_branches(content, node)]
 
 
 def reachable(content: Content, start: str) -> set[str]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ivr.content.checks import check_graph
 from ivr.content.graph import text_flow, tree_parents
-from ivr.content.model import Content, Meta, Node, Phrases, ReservedKeys, SmsTemplate, Strict
+from ivr.content.model import Content, Meta, Node, Phrases, PutThrough, ReservedKeys, SmsTemplate, Strict
 
 
 class ContentError(Exception):
@@ -32,6 +32,8 @@ class _NodeAdapter(Strict):
 
 
 SINGLE_SECTIONS: dict[str, type[BaseModel]] = {"meta": Meta, "keys": ReservedKeys, "phrases": Phrases}
+# Sections a line may do without: with no [put_through], the line never puts a caller through.
+OPTIONAL_SECTIONS: dict[str, type[BaseModel]] = {"put_through": PutThrough}
 TABLE_SECTIONS = {"nodes", "sms"}
 
 
@@ -52,7 +54,7 @@ def load(directory: Path) -> Content:
             problems.append(f"{path.name}: not valid TOML: {error}")
             continue
         for section, value in data.items():
-            if section in SINGLE_SECTIONS:
+            if section in SINGLE_SECTIONS or section in OPTIONAL_SECTIONS:
                 if section in single:
                     problems.append(f"{path.name}: [{section}] is already given in {single[section][0]}")
                 else:
@@ -60,14 +62,17 @@ def load(directory: Path) -> Content:
             elif section in TABLE_SECTIONS and isinstance(value, dict):
                 _parse_tables(path.name, section, value, nodes if section == "nodes" else sms, origin, problems)
             else:
-                allowed = ", ".join(sorted([*SINGLE_SECTIONS, *TABLE_SECTIONS]))
+                allowed = ", ".join(sorted([*SINGLE_SECTIONS, *OPTIONAL_SECTIONS, *TABLE_SECTIONS]))
                 problems.append(f"{path.name}: unknown section [{section}] (allowed: {allowed})")
     parsed: dict[str, Any] = {}
-    for section, model in SINGLE_SECTIONS.items():
+    for section, model in (SINGLE_SECTIONS | OPTIONAL_SECTIONS).items():
         if section not in single:
-            problems.append(f"{directory}: no file gives the [{section}] section")
+            if section in SINGLE_SECTIONS:
+                problems.append(f"{directory}: no file gives the [{section}] section")
             continue
         filename, value = single[section]
+        if section in OPTIONAL_SECTIONS:
+            origin[section] = filename  # the checks name the file
         try:
             parsed[section] = model.model_validate(value)
         except ValidationError as error:
@@ -81,6 +86,7 @@ def load(directory: Path) -> Content:
         nodes=nodes,
         sms=sms,
         files=tuple(path.name for path in files),
+        put_through=parsed.get("put_through"),
     )
     problems = check_graph(content, origin)
     if problems:

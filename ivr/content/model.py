@@ -18,6 +18,9 @@ EntryCheck = Literal["uk_mobile", "ods_keys", "ods_exact", "ticket_number", "cal
 # What happened when a caller rang the helpdesk and was not helped: a closed set, so the
 # care association can count and sort escalations.
 Reason = Literal["refused", "leaver", "other"]
+# Put me through: the stages of a put-through, and how the caller says the helpdesk call went.
+PutThroughStage = Literal["prepare", "text", "dial"]
+Verdict = Literal["sorted", "not_sorted", "ticket_given"]
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -222,6 +225,11 @@ class Message(Strict):
     then_unknown: NodeId | None = None  # instead of `then`, when the caller's home is not known
     resume: bool = False
     hangup: bool = False
+    # --- put me through (prompts/put_through.toml; ivr/engine/put_through.py) ---
+    # "prepare": can this caller be put through, and is the script texted first; "text": text the script
+    # of the scenario heard last, then carry on at `then`; "dial": the briefing, then the helpdesk call.
+    put_through: PutThroughStage | None = None
+    outcome: Verdict | None = None  # how the caller says the helpdesk call went: counted, per scenario
 
 
 Node = Annotated[Menu | Steps | Entry | Confirm | Message, Field(discriminator="kind")]
@@ -239,6 +247,56 @@ class SmsTemplate(Strict):
     follow_up: NodeId | None = None
 
 
+# --- put me through: the section of prompts/put_through.toml ---------------------------------------------
+
+# What the pressing of the helpdesk's own options may hold: digits, and waits (w half a second, W a second).
+SEND_DIGITS = r"^[0-9wW*#]{1,40}$"
+
+
+class PutThroughWords(Strict):
+    """What the companion says around a put-through that is not a node of its own."""
+
+    # Why a caller cannot be put through, then the number to ring.
+    refused_off: Wording  # the line does not put calls through (IVR_PUT_THROUGH=false)
+    refused_withheld: Wording
+    refused_mobile: Wording
+    refused_abroad: Wording
+    refused_other: Wording  # a UK number that is not a landline (03, 08, VoIP...)
+    ring_yourself: Wording
+    # A geographic number the directory does not know: the helpdesk sees it, and may not know the home.
+    reminder: Wording
+    texted: Wording  # the script texted before the ring, to a mobile the call already knows
+    start_with: Wording  # {first}, {second}, {third}: the scenario's three things to say first
+    star: Wording  # pressing star on the helpdesk call comes back here
+    press_yourself: Wording  # the helpdesk's own options, when the line does not press them
+    pressing_for_you: Wording
+    # The helpdesk call did not happen: by Twilio's DialCallStatus.
+    busy: Wording
+    no_answer: Wording
+    failed: Wording
+
+
+class PutThrough(Strict):
+    """Putting the caller through to the helpdesk, showing their own number, and hearing how it went."""
+
+    words: PutThroughWords
+    # The helpdesk's options (Option 1, then Option 1) pressed for the caller once the helpdesk answers.
+    # Used only when the line sets IVR_PUT_THROUGH_PRESS_OPTIONS: the recorded messages can change.
+    send_digits: Annotated[str, Field(pattern=SEND_DIGITS)] | None = None
+    ring_timeout_seconds: Annotated[int, Field(ge=10, le=60)] = 30
+    # Twilio's default is four hours; the guide warns these calls take time, so never under two.
+    time_limit_seconds: Annotated[int, Field(ge=7200, le=14400)] = 14400
+    # Where the call carries on.
+    dial: NodeId  # the message that dials: retries come back to it
+    text_offer: NodeId  # no mobile known yet: a menu offering the script by text first
+    refused: NodeId  # a caller who cannot be put through, once told why
+    connected: NodeId  # back after the helpdesk call: how did it go?
+    not_connected: NodeId  # busy, no answer, failed: try again, or the number by text
+    # Set by the line from its settings when it starts (`Content.with_line`), never in a content file.
+    enabled: bool = True
+    press_options: bool = False
+
+
 class Content(Strict):
     meta: Meta
     keys: ReservedKeys
@@ -250,6 +308,14 @@ class Content(Strict):
     # nodes of the "text me" flow (the only place a pending text is remembered).
     parents: dict[str, str] = Field(default_factory=dict)
     text_flow: frozenset[str] = frozenset()
+    put_through: PutThrough | None = None  # prompts/put_through.toml; none: the line never puts through
+
+    def with_line(self, *, put_through: bool, press_options: bool) -> Content:
+        """The content as this line runs it: put-throughs on or off, the helpdesk's options pressed or not."""
+        if self.put_through is None:
+            return self
+        section = self.put_through.model_copy(update={"enabled": put_through, "press_options": press_options})
+        return self.model_copy(update={"put_through": section})
 
     def say_first(self, scenario: int) -> tuple[str, ...]:
         """The three things to say first when the helpdesk answers, for scenario `scenario`; () if none."""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ivr import speech
-from ivr.content.graph import fallback_of
+from ivr.content.graph import fallback_of, put_through_branches
 from ivr.content.model import Confirm, Content, Entry, Menu, Message, Steps
 
 
@@ -72,6 +72,8 @@ def _branches(content: Content, node_id: str) -> list[tuple[str, str]]:
         return [("after the last step", node.then)]
     if isinstance(node, Entry):
         return [("valid entry", node.then)]
+    if isinstance(node, Message) and node.put_through:  # put me through: the engine picks the way on
+        return put_through_branches(content, node)
     if isinstance(node, Message) and node.then:
         return [("then", node.then)]
     return []

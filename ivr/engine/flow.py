@@ -14,13 +14,13 @@ from typing import assert_never
 from ivr import speech
 from ivr.content.graph import fallback_of
 from ivr.content.model import Confirm, Content, Entry, Menu, Message, Steps
-from ivr.engine import entries, menus, roleplay, scenarios, text_me
+from ivr.engine import entries, menus, put_through, roleplay, scenarios, text_me
 from ivr.engine.call import Call, Waiting
 from ivr.engine.state import CallState
 from ivr.engine.turn import Digits, Escalate, Hangup, Input, Milestone, SendSms, Silence, Speech, TextOutcome, Turn
 from ivr.homes.directory import Association, Directory, InMemoryDirectory
 
-__all__ = ["CallState", "advance", "settle", "start"]
+__all__ = ["CallState", "advance", "dialled", "settle", "start"]
 
 # Message nodes flow into the next node in the same turn; content checks forbid loops
 # of messages, and this bound turns a missed one into an error rather than a hang.
@@ -54,6 +54,7 @@ def start(
             state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile,
                                              "registered_landline": True, "callback": caller})  # fmt: skip
             home_name = home.name
+    state = put_through.classify(state, caller)  # whether this caller can be put through to the helpdesk
     call = _Call(content, directory, state)
     call.association = association or Association()
     call.home_name = home_name
@@ -118,6 +119,23 @@ def settle(
     return settled, call.state
 
 
+def dialled(
+    content: Content,
+    directory: Directory,
+    state: CallState,
+    status: str,
+    *,
+    caller_gone: bool = False,
+    association: Association | None = None,
+) -> tuple[Turn, CallState]:
+    """The helpdesk call a put-through made has ended (Twilio's DialCallStatus, `status`): count how it
+    went and carry on with the caller, or end when `caller_gone` (they hung up during it)."""
+    call = _Call(content, directory, state.model_copy(update={"turn": state.turn + 1}))
+    call.association = association or Association()
+    put_through.after_dial(call, status, caller_gone=caller_gone)
+    return call.result()
+
+
 def _step_fits(node: Waiting, step: int) -> bool:
     if isinstance(node, Steps):
         return 0 <= step < len(node.steps) + len(node.pushbacks)
@@ -148,6 +166,11 @@ class _Call(Call):
             if not isinstance(node, Message):
                 self.prompt(node, full=True)
                 return
+            if node.put_through:  # put me through: its module says its words and moves the call on
+                put_through.stage(self, node_id, node)
+                return
+            if node.outcome:  # how the caller says the helpdesk call went: counted
+                put_through.verdict(self, node.outcome)
             if node.send_sms:
                 text_me.send(self, node.say)
             elif node.escalate:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr import speech
 from ivr.content.model import Menu
-from ivr.engine import text_me
+from ivr.engine import put_through, text_me
 from ivr.engine.call import Call
 
 
@@ -16,6 +16,8 @@ def prompt(call: Call, node: Menu, *, full: bool) -> None:
         if first:
             call.say(call.content.phrases.say_first, first=first[0], second=first[1], third=first[2])
     for option in node.options:
+        if put_through.hidden(call.content, option):  # put me through, on a line that does not
+            continue
         call.say(call.content.phrases.option.format(label=option.label, key=speech.key_name(option.key)))
     call.ask("key")
 
@@ -27,7 +29,7 @@ def handle(call: Call, node: Menu, key: str) -> None:
         call.back()
         return
     for option in node.options:
-        if option.key == key:
+        if option.key == key and not put_through.hidden(content, option):
             if option.goto == content.meta.text_me and call.state.node not in content.text_flow:
                 topic = option.sms or content.meta.default_sms
                 resume_node = option.after or call.state.node

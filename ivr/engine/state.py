@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ivr import speech
 from ivr.content.model import Reason
+from ivr.phone import LineKind
 
 
 class CallState(BaseModel):
@@ -42,6 +43,8 @@ class CallState(BaseModel):
     texted: tuple[str, ...] = ()
     # The scenario heard last: what the caller is about to ring about (its things to say first, its role-play).
     scenario: int | None = None
+    # What the calling number is, for a put-through (engine/put_through.py): None until the call is classified.
+    line: LineKind | None = None
     # Only while a "text me" is under way: what to send, and where the caller carries on.
     topic: str | None = None
     resume_node: str | None = None

@@ -66,8 +66,22 @@ class Escalate:
 class Milestone:
     """Something worth counting (a scenario reached, a text asked for): anonymous, at most once per call."""
 
-    kind: Literal["scenario_reached", "text_asked"]
+    # put_through: the caller was put through (detail: the scenario); outcome: how it went, "busy.2".
+    kind: Literal["scenario_reached", "text_asked", "put_through", "outcome"]
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Dial:
+    """Put the caller through to the helpdesk; the call comes back to the companion when it ends.
+
+    The caller ID is no part of it: the phone line shows the caller's own number, as Twilio gave it.
+    """
+
+    number: str  # E.164: the helpdesk
+    ring_timeout: int
+    time_limit: int
+    send_digits: str | None = None  # the helpdesk's own options, pressed for the caller once it answers
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,7 @@ class Hangup:
     pass
 
 
-Instruction = Say | Pause | Ask | SendSms | Escalate | Milestone | Hangup
+Instruction = Say | Pause | Ask | SendSms | Escalate | Milestone | Dial | Hangup
 Turn = tuple[Instruction, ...]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ivr.content.model import Content
-from ivr.engine import flow
+from ivr.engine import flow, put_through
 from ivr.engine.state import CallState
 from ivr.engine.turn import Escalate, Input, Milestone, SendSms, TextOutcome, Turn
 from ivr.homes import escalations, notice
@@ -147,8 +147,29 @@ class Calls:
             # engine's restart (its node is no node) apologises and plays the main menu.
             log.warning("call %s: a token that does not open; starting again at the main menu", call_sid)
             state = CallState(node="")
+        if state.line is None:  # sealed by a release before put-throughs: the calling number is here to classify
+            state = put_through.classify(state, caller_id(caller))
         turn, state = flow.advance(self.content, self.directory, state, given,
                                    crown_dependency_mobiles=self.config.crown_dependency_mobiles,
+                                   association=self.config.association)  # fmt: skip
+        return self.finish(call_sid, caller_id(caller), turn, state)
+
+    def dialled(
+        self, call_sid: str, caller: str | None, token: str, status: str | None, call_status: str | None
+    ) -> str:
+        """Back from the helpdesk call a put-through made (the <Dial action>), perhaps hours later.
+
+        `status` is Twilio's DialCallStatus (none when the <Dial> never started); `call_status` the caller's
+        own call's: "completed" when they hung up during the helpdesk call, so there is no one to ask.
+        The token names its node by a stable name, so it still opens after a deploy made meanwhile.
+        """
+        state = self.sealer.open(token, call_sid)
+        if state is None:
+            log.warning("call %s: back from the helpdesk with a token that does not open", call_sid)
+            state = CallState(node="")
+        log.info("call %s: the helpdesk call ended: %s", call_sid, status or "never started")
+        gone = call_status == "completed"
+        turn, state = flow.dialled(self.content, self.directory, state, status or "failed", caller_gone=gone,
                                    association=self.config.association)  # fmt: skip
         return self.finish(call_sid, caller_id(caller), turn, state)
 
@@ -157,8 +178,10 @@ class Calls:
         outcomes = self.write(call_sid, caller, turn, state) if _asks_for_writes(turn) else {}
         turn, state = flow.settle(self.content, turn, state, outcomes, association=self.config.association)
         token = self.sealer.seal(state, call_sid)
-        action = f"{self.config.base_url}/voice/turn/{token}"
-        urls = twiml.Urls(action=action, silence=f"{action}/silence")
+        base = self.config.base_url
+        action = f"{base}/voice/turn/{token}"
+        urls = twiml.Urls(action=action, silence=f"{action}/silence", dialled=f"{base}/voice/dialled/{token}",
+                          caller=caller)  # fmt: skip
         return twiml.render(turn, urls, self.config.voice, personal=_personal(state))
 
     def write(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> Mapping[str, TextOutcome]:

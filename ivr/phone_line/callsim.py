@@ -2,7 +2,9 @@
 
 It signs each request with the auth token, sends Twilio's parameters, follows each
 <Gather action> with the next key (or lets it time out, following the <Redirect>),
-and stops at <Hangup> or when the keys run out.
+and stops at <Hangup> or when the keys run out. A <Dial> (a put-through) rings no one:
+the simulator says what Twilio would dial and comes back to the <Dial action> with the
+DialCallStatus given as the next key ("dial:busy"), or else the simulator's own `dial_status`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from urllib.request import Request, urlopen
 from twilio.request_validator import RequestValidator
 
 MAX_REQUESTS = 500  # a runaway loop of redirects ends the simulation rather than the laptop
+# Twilio's DialCallStatus values, and "hangup": the caller hangs up during the helpdesk call.
+DIAL_STATUSES = ("completed", "answered", "busy", "no-answer", "failed", "canceled", "hangup")
+SIMULATED_HELPDESK_CALL_SECONDS = "754"  # the DialCallDuration of a helpdesk call that was answered
 
 
 @dataclass(frozen=True)
 class Heard:
-    who: Literal["companion", "caller", "end", "error"]
+    who: Literal["companion", "caller", "end", "error", "dial"]
     text: str
 
 
@@ -57,7 +62,11 @@ class CallSimulator:
         caller: str = "+441522123456",
         called: str = "+443300000000",
         show: Callable[[Heard], None] = lambda heard: None,
+        dial_status: str = "completed",
     ) -> None:
+        if dial_status not in DIAL_STATUSES:
+            raise ValueError(f"dial_status must be one of {', '.join(DIAL_STATUSES)}")
+        self.dial_status = dial_status
         self.base_url = base_url.rstrip("/")
         self.validator = RequestValidator(auth_token)
         self.transport = transport or HttpTransport()
@@ -131,6 +140,8 @@ class CallSimulator:
                 if not digits:
                     continue
                 return action, {"Digits": digits}
+            elif verb.tag == "Dial":
+                return self.dial(verb, url, pending)
             elif verb.tag == "Redirect":
                 return urljoin(url, (verb.text or "").strip()), {}
             elif verb.tag == "Hangup":
@@ -138,6 +149,34 @@ class CallSimulator:
                 return None, {}
         self.note(Heard("end", "The TwiML ran out: Twilio would hang up."))
         return None, {}
+
+    def dial(self, verb: ET.Element, url: str, pending: list[str]) -> tuple[str | None, dict[str, str]]:
+        """A put-through: say what Twilio would dial, then come back as its <Dial action> would."""
+        number = verb.find("Number")
+        called = (number.text or "").strip() if number is not None else "(no number)"
+        digits = number.get("sendDigits") if number is not None else None
+        chosen = pending and pending[0].startswith("dial:")
+        status = pending.pop(0).removeprefix("dial:") if chosen else self.dial_status
+        if status not in DIAL_STATUSES:
+            self.note(Heard("error", f"unknown dial status {status!r} (one of {', '.join(DIAL_STATUSES)})"))
+            return None, {}
+        pressed = f", pressing {digits}" if digits else ""
+        self.note(Heard("dial", f"Put through to {called}, showing {verb.get('callerId', '(our number)')}{pressed}, "
+                                f"never recorded: the helpdesk call ends, {status}."))  # fmt: skip
+        action = verb.get("action")
+        if action is None:  # the companion always sends one: without it the caller would never come back to us
+            self.note(Heard("error", "a <Dial> with no action URL"))
+            return None, {}
+        answered = status in ("completed", "answered", "hangup")
+        extra = {
+            "DialCallStatus": "completed" if status == "hangup" else status,
+            "DialCallSid": "CA" + uuid.uuid4().hex,
+            "DialCallDuration": SIMULATED_HELPDESK_CALL_SECONDS if answered else "0",
+            "DialBridged": "true" if answered else "false",
+        }
+        if status == "hangup":
+            extra["CallStatus"] = "completed"  # the caller's own call is over: whatever we answer is not heard
+        return urljoin(url, action), extra
 
     def say(self, element: ET.Element) -> None:
         text = " ".join("".join(element.itertext()).split())

@@ -15,7 +15,7 @@ from typing import assert_never
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.content.model import Content
-from ivr.engine.turn import Ask, Escalate, Hangup, Milestone, Pause, Say, SendSms, Turn
+from ivr.engine.turn import Ask, Dial, Escalate, Hangup, Milestone, Pause, Say, SendSms, Turn
 from ivr.speech import NATO, digits_grouped
 
 
@@ -33,6 +33,11 @@ class Urls:
 
     action: str
     silence: str
+    # A put-through: where Twilio comes back when the helpdesk call ends, and the caller's own number
+    # (the call's From) that the helpdesk is shown; Twilio allows the calling number as the caller ID. A turn
+    # with a <Dial> is therefore never kept in the template cache.
+    dialled: str = ""
+    caller: str | None = None
 
 
 # Stand-ins for the two URLs in a rendered turn: the same turn is rendered once and its URLs, which
@@ -45,7 +50,7 @@ def render(turn: Turn, urls: Urls, voice: TwilioVoice, *, personal: bool = False
     SDK's element tree is the dearest part of a turn (about 0.1 ms), so it is done once a turn and voice.
     A `personal` turn (one that may say a caller's code, mailbox or numbers) is never kept in the cache:
     what a caller gave is kept no longer than their call needs it."""
-    if personal:
+    if personal or any(isinstance(step, Dial) for step in turn):  # a put-through shows the caller's number
         return _render(turn, urls, voice)
     template = _template(turn, voice)
     return template.replace(SILENCE, _xml_text(urls.silence)).replace(ACTION, _xml_text(urls.action, quote=True))
@@ -82,6 +87,8 @@ def _render(turn: Turn, urls: Urls, voice: TwilioVoice) -> str:
                 pass  # the <Gather> around the prompts, built above
             case SendSms() | Escalate() | Milestone():
                 pass  # side effects the web layer stores with the call's state, not something said
+            case Dial():
+                _dial(response, step, urls)
             case Hangup():
                 response.hangup()
             case _:
@@ -108,6 +115,27 @@ def _gather(ask: Ask, action: str, voice: TwilioVoice) -> Gather:
         input="dtmf speech", finish_on_key="#", timeout=ask.timeout, action=action, method="POST",
         language=voice.language, hints=SPELLING_HINTS, speech_timeout="auto",
     )
+
+
+def _dial(response: VoiceResponse, step: Dial, urls: Urls) -> None:
+    """The helpdesk call, showing the caller's own number; never recorded; star brings the caller back.
+
+    With an action URL, Twilio asks it what next when the helpdesk call ends, and the verbs after
+    <Dial> are not run. The <Redirect> after it is there should the <Dial> itself fail to start:
+    the same URL, with no DialCallStatus, is answered as a call that did not go through.
+    """
+    if urls.caller is None or not urls.dialled:
+        # The engine offers a put-through only to a caller whose number it knows: never show ours instead.
+        raise ValueError("a put-through needs the caller's own number and a URL to come back to")
+    dial = response.dial(
+        action=urls.dialled, method="POST", caller_id=urls.caller, record="do-not-record", hangup_on_star=True,
+        timeout=step.ring_timeout, time_limit=step.time_limit,
+    )  # fmt: skip
+    if step.send_digits:
+        dial.number(step.number, send_digits=step.send_digits)
+    else:
+        dial.number(step.number)
+    response.redirect(urls.dialled, method="POST")
 
 
 def _say(target: VoiceResponse | Gather, step: Say, voice: TwilioVoice) -> None:

@@ -64,6 +64,8 @@ class PhoneLine:
         cls, settings: Settings, line: Line, content: Content, store: Store, directory: Directory | None = None
     ) -> PhoneLine:
         """The phone line over `store`; the factory calls check_signature_settings first."""
+        content = content.with_line(put_through=settings.put_through,
+                                    press_options=settings.put_through_press_options)  # fmt: skip
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         limits = text_limits(settings)
         caller_hash = CallerHash(derive_key(line.secret_key, CALLER_HASH_LABEL, 32))
@@ -233,6 +235,17 @@ def answer(token: str) -> Response:
 def silence(token: str) -> Response:
     form = twilio_form()
     return _twiml(current_line().calls.turn(_call_sid(form), form.get("From"), token, Silence()))
+
+
+@phone_line.post("/voice/dialled/<token>")
+@twilio_only
+@always_twiml
+def dialled(token: str) -> Response:
+    """Twilio's <Dial action>: the helpdesk call a put-through made has ended (busy, unanswered, or over)."""
+    form = request.form
+    status, call_status = form.get("DialCallStatus"), form.get("CallStatus")
+    return _twiml(current_line().calls.dialled(_call_sid(form), form.get("From"), token,
+                                               status[:32] if status else None, call_status))  # fmt: skip
 
 
 @phone_line.post("/voice/status")

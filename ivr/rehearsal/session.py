@@ -26,11 +26,13 @@ except ImportError:
 else:
     HAS_TERMIOS = True
 
+from ivr.content import roleplay
 from ivr.content.model import Content
 from ivr.content.roleplay import Beat, Cue, YourTurn
 from ivr.engine import flow
 from ivr.engine.turn import (
     Ask,
+    Dial,
     Digits,
     Escalate,
     Hangup,
@@ -44,7 +46,7 @@ from ivr.engine.turn import (
     Turn,
 )
 from ivr.homes.directory import Association, Directory
-from ivr.phone import mask
+from ivr.phone import LineKind, mask
 from ivr.rehearsal.player import Playback, Quiet
 from ivr.rehearsal.speaker import Speaker
 from ivr.rehearsal.synthesis import RehearsalVoice, Voices
@@ -119,8 +121,13 @@ class Rehearsal:
         crown_dependency_mobiles: bool = False,
         association: Association | None = None,
         notice: str | None = None,
+        line: LineKind = "landline",
     ) -> None:
         self.content = content
+        # A rehearsal has no calling number: it is played as from a UK landline, so "put me through" is
+        # practised (the role-play in place of the helpdesk call); another kind hears why a call would not be.
+        self.line = line
+        self.dialled: Dial | None = None
         self.directory = directory
         self.association = association or Association()
         self.notice = notice  # the operator's notice of the day, said after the greeting as on the phone
@@ -135,8 +142,17 @@ class Rehearsal:
     def run(self, keypad: Keypad) -> list[Line]:
         turn, state = self.settled(*flow.start(self.content, self.directory, ods=self.ods, slow=self.slow,
                                                notice=self.notice, association=self.association))  # fmt: skip
+        state = state.model_copy(update={"line": self.line})
         while True:
             ask, pressed = self.render(turn, state, keypad)
+            if self.dialled is not None and pressed != "q":
+                # Put me through: the role-play stands in for the helpdesk call, then the same questions after it.
+                self.dialled = None
+                if self.practise(state, keypad) == "q":
+                    return self.lines
+                turn, state = self.settled(*flow.dialled(self.content, self.directory, state, "completed",
+                                                         association=self.association))  # fmt: skip
+                continue
             if ask is None or pressed == "q":
                 return self.lines
             given = keypad.read(ask, pressed)
@@ -178,12 +194,31 @@ class Rehearsal:
                                            f"home {ods or '(not known)'}, ring back on {mask(callback)}"))
                 case Milestone():
                     pass  # counted on the phone; a rehearsal keeps no counts
+                case Dial():
+                    helpdesk = self.content.meta.helpdesk_number
+                    self.emit(Line("end", f"On a call you would now be put through to {helpdesk}, showing your number. "
+                                          "Here the helpdesk is played for you."))  # fmt: skip
+                    self.dialled = step
+                    return None, pressed
                 case Hangup():
                     self.emit(Line("end", "The call ends."))
                     return None, None
                 case _:
                     assert_never(step)
         return waiting, pressed
+
+    def practise(self, state: flow.CallState, keypad: Keypad) -> str | None:
+        """The role-play of the scenario heard last, in place of a helpdesk call; 'q' when the caller stopped."""
+        if state.scenario is None:
+            self.emit(Line("companion", self.content.phrases.roleplay_no_scenario))
+            return None
+        home = self.directory.home(state.ods) if state.ods else None
+        caller = roleplay.Caller(ods=state.ods, mailbox=state.mailbox_address(), home=home.name if home else None)
+        beats = roleplay.script(self.content, state.scenario, caller)[:-1]  # its end says to ring: we are back
+        played = RolePlay(beats, self.show, speaker=self.speaker, voices=self.voices)
+        lines = played.run(keypad)
+        self.lines.extend(lines)
+        return "q" if played.stopped else None
 
     def hear(self, text: str, keypad: Keypad, *, slow: bool, helpdesk: bool = False) -> str | None:
         if self.speaker is None or self.voices is None:
@@ -214,6 +249,7 @@ class RolePlay:
         self.voices = voices
         self.crown_dependency_mobiles = crown_dependency_mobiles
         self.lines: list[Line] = []
+        self.stopped = False  # q was pressed
 
     def run(self, keypad: Keypad) -> list[Line]:
         for beat in self.beats:
@@ -230,6 +266,7 @@ class RolePlay:
                 case _:
                     assert_never(beat)
             if pressed == "q":
+                self.stopped = True
                 break
         return self.lines
 

@@ -96,7 +96,8 @@ def _count_milestone(found: Period, kind: str, detail: str) -> None:
     elif kind == "put_through":
         found.put_through += 1
     elif kind == "outcome":
-        found.outcomes[detail] += 1
+        # "busy.2": how a put-through went, then its scenario ("none" before any); counted here by how it went.
+        found.outcomes[detail.partition(".")[0]] += 1
 
 
 def _count_kept(found: Period, metric: str, count: int) -> None:
