@@ -44,14 +44,16 @@ def advance(content: Content, directory: InMemoryDirectory, state: CallState, gi
 
 
 def _identity(state: CallState) -> CallState:
-    """States that differ only by turn number, by which scenarios were heard, or by which texts were
-    queued, are searched once.
+    """States that differ only by turn number, by which scenarios were heard, by which texts were
+    queued, or by menus heard before the last, are searched once.
 
     The scenarios heard only stop a scenario being counted twice; the texts queued only refuse a
     second text of a kind, which tests of its own cover. Keeping either in the identity would
-    multiply the states by every order of hearing or asking for them.
+    multiply the states by every order of hearing or asking for them. Of the menus heard, the
+    next "back" reads only the last: each node is searched with every menu it can go back to,
+    not every path there (the walks below go back further).
     """
-    return state.model_copy(update={"turn": 0, "scenarios": (), "texted": ()})
+    return state.model_copy(update={"turn": 0, "scenarios": (), "texted": (), "history": state.history[-1:]})
 
 
 def _check_turn(turn: Turn, state: CallState, content: Content) -> None:

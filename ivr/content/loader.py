@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ivr.content.checks import check_graph
-from ivr.content.graph import text_flow, tree_parents
+from ivr.content.graph import escalation_flow, text_flow
 from ivr.content.model import Content, Meta, Node, Phrases, ReservedKeys, SmsTemplate, Strict
 
 
@@ -85,7 +85,9 @@ def load(directory: Path) -> Content:
     problems = check_graph(content, origin)
     if problems:
         raise ContentError(problems)
-    return content.model_copy(update={"parents": tree_parents(content), "text_flow": text_flow(content)})
+    return content.model_copy(
+        update={"text_flow": text_flow(content), "escalation_flow": escalation_flow(content)}
+    )
 
 
 def _parse_tables(

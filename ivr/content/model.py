@@ -246,10 +246,10 @@ class Content(Strict):
     nodes: dict[str, Node]
     sms: dict[str, SmsTemplate]
     files: tuple[str, ...] = ()
-    # Derived when loading: each node's parent in the tree (where "back" goes), and the
-    # nodes of the "text me" flow (the only place a pending text is remembered).
-    parents: dict[str, str] = Field(default_factory=dict)
+    # Derived when loading: the nodes of the "text me" flow (the only place a pending text is remembered),
+    # and of an escalation, from its ticket number to the message that sends it.
     text_flow: frozenset[str] = frozenset()
+    escalation_flow: frozenset[str] = frozenset()
 
     def say_first(self, scenario: int) -> tuple[str, ...]:
         """The three things to say first when the helpdesk answers, for scenario `scenario`; () if none."""

@@ -106,12 +106,15 @@ class Call(ABC):
     # --- moving about: written in flow.py --------------------------------------------
 
     @abstractmethod
-    def enter(self, node_id: str, step: int = 0) -> None:
-        """Arrive at a node: say what it says and wait, or flow on through messages."""
+    def enter(self, node_id: str, step: int = 0, *, remember: bool = True) -> None:
+        """Arrive at a node: say what it says and wait, or flow on through messages.
+
+        The menu being left is remembered for "back", unless `remember` is false (going back).
+        """
 
     @abstractmethod
     def back(self) -> None:
-        """Up to the node's parent in the tree; the main menu when it has none."""
+        """To the menu the caller heard last (the main menu when none is remembered)."""
 
     @abstractmethod
     def prompt(self, node: Waiting, *, full: bool) -> None:

@@ -16,7 +16,7 @@ from ivr.content.graph import fallback_of
 from ivr.content.model import Confirm, Content, Entry, Menu, Message, Steps
 from ivr.engine import entries, menus, roleplay, scenarios, text_me
 from ivr.engine.call import Call, Waiting
-from ivr.engine.state import CallState
+from ivr.engine.state import HISTORY_LIMIT, CallState
 from ivr.engine.turn import Digits, Escalate, Hangup, Input, Milestone, SendSms, Silence, Speech, TextOutcome, Turn
 from ivr.homes.directory import Association, Directory, InMemoryDirectory
 
@@ -127,7 +127,9 @@ def _step_fits(node: Waiting, step: int) -> bool:
 class _Call(Call):
     """A call's turn, moving between nodes and handing each node's own work to its concern."""
 
-    def enter(self, node_id: str, step: int = 0) -> None:
+    def enter(self, node_id: str, step: int = 0, *, remember: bool = True) -> None:
+        if remember and node_id != self.state.node:
+            self.remember(self.state.node)
         for _ in range(MAX_MESSAGES_PER_TURN):
             node = self.content.nodes[node_id]
             offer = text_me.registered_mobile_offer(self, node)
@@ -139,19 +141,25 @@ class _Call(Call):
             if self.state.candidates and not isinstance(node, Confirm):
                 self.update(candidates=())  # codes not confirmed are forgotten once the caller moves on
             if node_id == self.content.meta.main_menu and (self.state.ticket or self.state.reason):
-                self.update(ticket=None, reason=None)  # an escalation is begun afresh from the main menu
+                # An escalation is begun afresh from the main menu; back must not reach a menu that needs it.
+                kept = tuple(menu for menu in self.state.history if menu not in self.content.escalation_flow)
+                self.update(ticket=None, reason=None, history=kept)
             if isinstance(node, Steps) and node.scenario:
                 self.update(scenario=node.scenario)
                 if node.scenario not in self.state.scenarios:
                     self.update(scenarios=(*self.state.scenarios, node.scenario))
                     self.steps.append(Milestone("scenario_reached", str(node.scenario)))
             if not isinstance(node, Message):
+                if self.state.history[-1:] == (node_id,):  # back at the menu last heard: back goes beyond it
+                    self.update(history=self.state.history[:-1])
                 self.prompt(node, full=True)
                 return
             if node.send_sms:
                 text_me.send(self, node.say)
             elif node.escalate:
                 self.escalate(node.say)
+                # Back must not lead into the menus that sent it: they would send it again.
+                self.update(history=())
             elif node.say_with_home and self.home_name:
                 self.say(node.say_with_home, slow=node.slow, home=self.home_name)
             else:
@@ -176,8 +184,22 @@ class _Call(Call):
                 node_id, step = self.content.meta.main_menu, 0
         raise RuntimeError(f"messages flow on for more than {MAX_MESSAGES_PER_TURN} nodes from {node_id!r}")
 
+    def remember(self, node_id: str) -> None:
+        """Keep a menu the caller is leaving, for "back"; the oldest goes past the limit."""
+        node = self.content.nodes.get(node_id)
+        if isinstance(node, Menu) and node_id not in self.content.text_flow:
+            self.update(history=(*self.state.history, node_id)[-HISTORY_LIMIT:])
+
     def back(self) -> None:
-        self.enter(self.content.parents.get(self.state.node, self.content.meta.main_menu))
+        state = self.state
+        resume = self.content.nodes.get(state.resume_node or "")
+        if state.node in self.content.text_flow and isinstance(resume, Steps):
+            # A text asked for in the middle of the steps: back is the step the caller was on.
+            self.enter(state.resume_node or "", state.resume_step, remember=False)
+            return
+        target = state.history[-1] if state.history else self.content.meta.main_menu
+        self.update(history=state.history[:-1])
+        self.enter(target, remember=False)
 
     def go_main(self) -> None:
         self.enter(self.content.meta.main_menu)

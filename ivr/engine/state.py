@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict
 from ivr import speech
 from ivr.content.model import Reason
 
+# "Back" returns through the menus heard, most recent last; a few are enough for a caller, and the
+# state travels in every action URL, so the oldest is dropped past this many.
+HISTORY_LIMIT = 6
+
 
 class CallState(BaseModel):
     """Everything the engine needs between turns; small, serialisable and versioned."""
@@ -47,6 +51,10 @@ class CallState(BaseModel):
     resume_node: str | None = None
     resume_step: int = 0
     ended: bool = False
+    # The menus the caller heard before this node, most recent last (at most HISTORY_LIMIT):
+    # where "back" goes. Menus of the "text me" flow are left out: going back into one would
+    # send a text that is no longer pending.
+    history: tuple[str, ...] = ()
 
     def mailbox_address(self) -> str | None:
         if self.mailbox:
