@@ -46,13 +46,15 @@ def start(
     home_name = None
     if ods:  # a code given up front (the rehearsal's --ods) brings the home's details, never its mobile
         keyed = directory.home(ods)
-        state = CallState(node=content.meta.start, slow=slow, ods=ods, mailbox=keyed.mailbox if keyed else None)
+        mailbox = keyed.mailbox_override if keyed else None
+        state = CallState(node=content.meta.start, slow=slow, ods=ods, mailbox=mailbox)
     else:
         home = directory.home_for_landline(caller) if caller else None
         state = CallState(node=content.meta.start, slow=slow)
         if home:
-            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile,
-                                             "registered_landline": True, "callback": caller})  # fmt: skip
+            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox_override,
+                                             "home_mobile": home.mobile, "registered_landline": True,
+                                             "callback": caller})  # fmt: skip
             home_name = home.name
     call = _Call(content, directory, state)
     call.association = association or Association()
@@ -187,8 +189,11 @@ class _Call(Call):
     def remember(self, node_id: str) -> None:
         """Keep a menu the caller is leaving, for "back"; the oldest goes past the limit."""
         node = self.content.nodes.get(node_id)
-        if isinstance(node, Menu) and node_id not in self.content.text_flow:
-            self.update(history=(*self.state.history, node_id)[-HISTORY_LIMIT:])
+        if not isinstance(node, Menu) or node_id in self.content.text_flow:
+            return
+        if node_id == self.content.meta.main_menu and not self.state.history:
+            return  # back with nothing remembered goes to the main menu anyway: the token stays short
+        self.update(history=(*self.state.history, node_id)[-HISTORY_LIMIT:])
 
     def back(self) -> None:
         state = self.state

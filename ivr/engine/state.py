@@ -26,6 +26,8 @@ class CallState(BaseModel):
     slow: bool = False
     turn: int = 0
     ods: str | None = None
+    # Only a home's own mailbox when it is not the usual care.<ods>@nhs.net (`mailbox_address` gives either):
+    # the state travels in every URL, so what can be worked out is not carried.
     mailbox: str | None = None
     mobile: str | None = None
     # The home's registered mobile: set only when the call comes from that home's registered
