@@ -56,7 +56,8 @@ def test_every_field_travels_under_a_short_name_of_its_own() -> None:
                            registered_landline=True, callback="+441522123456", ticket="8123456", reason="leaver",
                            candidates=("VL15A",), scenarios=(1, 3), texted=("checklist",), scenario=3,
                            topic="scenario_3", resume_node="scenario_moved", resume_step=4,
-                           history=("main", "shortcut"))  # fmt: skip
+                           history=("main", "shortcut"),
+                           last_steps="scenario_moved", keys_told=True, explained=("ods",))  # fmt: skip
     assert Sealer("a-secret").open(Sealer("a-secret").seal(everything, SID), SID) == everything
 
 

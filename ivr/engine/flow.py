@@ -91,7 +91,7 @@ def advance(
         return call.result()
     match given:
         case Silence():
-            call.retry(node, content.phrases.reprompt_silence)
+            call.silence(node)
         case Digits(digits=digits):
             call.handle(node, digits)
         case Speech(text=text):
@@ -122,7 +122,7 @@ def settle(
 
 def _step_fits(node: Waiting, step: int) -> bool:
     if isinstance(node, Steps):
-        return 0 <= step < len(node.steps) + len(node.pushbacks)
+        return 0 <= step < len(node.steps)
     return step == 0
 
 
@@ -146,9 +146,11 @@ class _Call(Call):
                 # An escalation is begun afresh from the main menu; back must not reach a menu that needs it.
                 kept = tuple(menu for menu in self.state.history if menu not in self.content.escalation_flow)
                 self.update(ticket=None, reason=None, history=kept)
-            if isinstance(node, Steps) and node.scenario:
-                self.update(scenario=node.scenario)
-                if node.scenario not in self.state.scenarios:
+            if isinstance(node, Steps):
+                self.update(last_steps=node_id)
+                if node.scenario:
+                    self.update(scenario=node.scenario)
+                if node.scenario and node.scenario not in self.state.scenarios:
                     self.update(scenarios=(*self.state.scenarios, node.scenario))
                     self.steps.append(Milestone("scenario_reached", str(node.scenario)))
             if not isinstance(node, Message):
@@ -222,7 +224,14 @@ class _Call(Call):
             case _:
                 assert_never(node)
 
-    def retry(self, node: Waiting, reason: str) -> None:
+    def retry(self, node: Waiting, reason: str, *, wrong: bool = False) -> None:
+        phrases = self.content.phrases
+        if isinstance(node, Steps):
+            # Inside steps a wrong key never ends the call: say which keys work, and wait.
+            self.update(attempts=0)
+            self.say(reason)
+            self.prompt(node, full=False)
+            return
         attempts = self.state.attempts + 1
         cap = node.retry_cap or self.content.meta.retry_cap
         if attempts >= cap:
@@ -231,15 +240,30 @@ class _Call(Call):
         self.update(attempts=attempts)
         self.say(reason)
         if attempts == 1:
-            self.prompt(node, full=False)
+            if wrong and isinstance(node, Menu):
+                menus.reprompt(self, node)
+            else:
+                self.prompt(node, full=False)
             return
-        phrases = self.content.phrases
         self.say(phrases.reprompt_full)
         if isinstance(node, Menu):
             self.say(phrases.keys_help_menu)
-        elif isinstance(node, Steps):
-            self.say(phrases.keys_help_steps)
         self.prompt(node, full=True)
+
+    def silence(self, node: Waiting) -> None:
+        if not isinstance(node, Steps):
+            self.retry(node, self.content.phrases.reprompt_silence)
+            return
+        # A caller in the middle of the steps is most likely writing: wait longer, and only
+        # after minutes of silence say the helpdesk number and offer the steps by text.
+        meta, phrases = self.content.meta, self.content.phrases
+        attempts = self.state.attempts + 1
+        if attempts >= meta.steps_waits:
+            self.enter(fallback_of(self.content, node))
+            return
+        self.update(attempts=attempts)
+        self.say(phrases.take_your_time if attempts == 1 else phrases.still_here)
+        self.ask("key", timeout=meta.steps_wait_seconds)
 
     def handle(self, node: Waiting, digits: str) -> None:
         """Keys pressed: an entry takes them all; elsewhere one key, the reserved ones meaning the same everywhere."""
@@ -247,7 +271,7 @@ class _Call(Call):
             entries.handle_entry(self, node, digits)
             return
         if not digits:
-            self.retry(node, self.content.phrases.reprompt_silence)
+            self.silence(node)
             return
         key = digits[0]
         keys = self.content.keys

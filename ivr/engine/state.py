@@ -57,6 +57,12 @@ class CallState(BaseModel):
     # where "back" goes. Menus of the "text me" flow are left out: going back into one would
     # send a text that is no longer pending.
     history: tuple[str, ...] = ()
+    # The part with steps the caller was in last (a scenario, the checklist): what a goodbye offers to text.
+    last_steps: str | None = None
+    # The menu keys (repeat, back, main menu, slow) have been told once on this call.
+    keys_told: bool = False
+    # The terms of jargon (ids in the content's [terms]) already explained on this call.
+    explained: tuple[str, ...] = ()
 
     def mailbox_address(self) -> str | None:
         if self.mailbox:

@@ -34,7 +34,8 @@ SHORT_NAMES: dict[str, str] = {
     "version": "v", "node": "n", "step": "s", "attempts": "a", "slow": "sl", "turn": "t", "ods": "o",
     "mailbox": "mb", "mobile": "m", "home_mobile": "hm", "registered_landline": "rl", "callback": "cb",
     "ticket": "tk", "reason": "r", "candidates": "c", "scenarios": "ss", "texted": "tx", "scenario": "sc",
-    "topic": "tp", "resume_node": "rn", "resume_step": "rs", "ended": "e", "history": "h",
+    "topic": "tp", "resume_node": "rn", "resume_step": "rs", "ended": "e", "history": "h", "last_steps": "ls",
+    "keys_told": "kt", "explained": "x",
 }  # fmt: skip
 _FULL_NAMES = {short: name for name, short in SHORT_NAMES.items()}
 # A different label derives a different key from the same secret: the console's sessions use another.
