@@ -7,6 +7,7 @@ characters separated by commas, because Twilio's neural voices ignore SSML
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -102,7 +103,14 @@ def mobile_grouped(digits: str) -> str:
 
 def mentions(text: str, phrases: tuple[str, ...]) -> bool:
     """Whether `text` says any of `phrases` as whole words, in any case."""
-    return any(re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) for phrase in phrases)
+    lowered = text.lower()  # a plain look first: most of what is said mentions none of them
+    return any(phrase.lower() in lowered for phrase in phrases) and _mention_pattern(phrases).search(text) is not None
+
+
+@functools.cache
+def _mention_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    # Asked of every sentence said on a call, for each term of jargon: built once per term.
+    return re.compile("|".join(rf"(?<!\w){re.escape(phrase)}(?!\w)" for phrase in phrases), re.IGNORECASE)
 
 
 def key_name(key: str) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import pytest
-
 from ivr import speech
 from ivr.content.checks import MAX_SENTENCE_WORDS
 from ivr.content.model import Content, Entry, Message, Steps
@@ -113,11 +111,6 @@ def explore(content: Content, directory: InMemoryDirectory) -> dict[CallState, C
                 seen[key] = after
                 queue.append(after)
     return seen
-
-
-@pytest.fixture(scope="module")
-def reachable(content: Content) -> dict[CallState, CallState]:
-    return explore(content, InMemoryDirectory(HOMES))
 
 
 def test_every_reachable_state_is_sound(content: Content, reachable: dict[CallState, CallState]) -> None:

@@ -61,6 +61,8 @@ class Call(ABC):
         filled = self.fill(text, **extra)
         self._speak(filled, slow)
         # Jargon is explained once, in a few words, right after the first time the call says it.
+        if len(self.state.explained) == len(self.content.terms):
+            return
         for term_id, term in self.content.terms.items():
             if term_id not in self.state.explained and speech.mentions(filled, term.heard):
                 self.update(explained=(*self.state.explained, term_id))
