@@ -7,6 +7,7 @@ characters separated by commas, because Twilio's neural voices ignore SSML
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -51,42 +52,65 @@ def mailbox_address(ods: str) -> str:
 
 
 def spelled_address(address: str) -> str:
-    """'care.vl15a@nhs.net' -> 'care dot v, l, 1, 5, a, at n, h, s, dot net'.
+    """'care.vl15a@nhs.net' -> 'care dot, V, L, 1, 5, A, at, N H S dot net'.
 
-    Whole words that a listener knows ('care', 'net') stay words; the rest is spelled.
+    Whole words that a listener knows ('care', 'net') stay words; the rest is spelled in capitals,
+    which every voice reads as letters. Commas put a pause between the parts and before and after
+    'at', so the last letter does not run into it.
     """
     local, _, domain = address.partition("@")
-    return f"{_spell_dotted(local)} at {_spell_dotted(domain)}"
+    return f"{_spell_dotted(local, ', ', ' dot, ')}, at, {_spell_dotted(domain, ' ', ' dot ')}"
 
 
-def _spell_dotted(text: str) -> str:
+def _spell_dotted(text: str, between_letters: str, dot: str) -> str:
     spoken = []
     for part in text.split("."):
-        if part in {"care", "net", "com", "uk", "org"}:
-            spoken.append(part)
+        if part.lower() in {"care", "net", "com", "uk", "org"}:
+            spoken.append(part.lower())
         else:
-            spoken.append(", ".join(part))
-    return " dot ".join(spoken)
+            spoken.append(between_letters.join(part.upper()))
+    return dot.join(spoken)
+
+
+# Numbers are read the British way, digit by digit: nought as "oh".
+DIGIT_WORDS = dict(
+    zip("0123456789", ("oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), strict=True)
+)
 
 
 def email_spoken(address: str) -> str:
-    """'damon.habbin@nhs.net' -> 'damon dot habbin at n, h, s dot net': words stay words, the rest is spelled."""
+    """'damon.habbin@nhs.net' -> 'damon dot habbin, at, N H S dot net': words stay words, the rest is spelled
+    in capitals (read as letters), with a pause before and after 'at' as in `spelled_address`."""
     local, _, domain = address.partition("@")
-    parts = [part if part.isalpha() and len(part) > 3 else ", ".join(part) for part in local.split(".")]
-    return f"{' dot '.join(parts)} at {_spell_dotted(domain.lower())}"
+    parts = [part if part.isalpha() and len(part) > 3 else ", ".join(part.upper()) for part in local.split(".")]
+    return f"{' dot '.join(parts)}, at, {_spell_dotted(domain, ' ', ' dot ')}"
 
 
 def digits_grouped(number: str) -> str:
-    """'0333 200 1133' -> '0 3 3 3, 2 0 0, 1 1 3 3': each digit, grouped as written."""
-    groups = number.split()
-    return ", ".join(" ".join(group) for group in groups)
+    """'0333 200 1133' -> 'oh three three three, two oh oh, one one three three': grouped as written."""
+    return ", ".join(" ".join(DIGIT_WORDS.get(digit, digit) for digit in group) for group in number.split())
 
 
 def mobile_grouped(digits: str) -> str:
-    """A UK mobile read back in the usual groups: '07400123456' -> '0 7 4 0 0, 1 2 3, 4 5 6'."""
+    """A UK mobile read back in the usual groups.
+
+    '07400123456' -> 'oh seven four oh oh, one two three, four five six'.
+    """
     if len(digits) == 11:
         return digits_grouped(f"{digits[:5]} {digits[5:8]} {digits[8:]}")
     return digits_grouped(digits)
+
+
+def mentions(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether `text` says any of `phrases` as whole words, in any case."""
+    lowered = text.lower()  # a plain look first: most of what is said mentions none of them
+    return any(phrase.lower() in lowered for phrase in phrases) and _mention_pattern(phrases).search(text) is not None
+
+
+@functools.cache
+def _mention_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    # Asked of every sentence said on a call, for each term of jargon: built once per term.
+    return re.compile("|".join(rf"(?<!\w){re.escape(phrase)}(?!\w)" for phrase in phrases), re.IGNORECASE)
 
 
 def key_name(key: str) -> str:
@@ -95,6 +119,11 @@ def key_name(key: str) -> str:
 
 def word_count(text: str) -> int:
     return len(re.findall(r"[\w']+", text))
+
+
+def sentences(text: str) -> list[str]:
+    """A text cut into the sentences a listener hears, at full stops, question marks and exclamation marks."""
+    return [part for part in re.split(r"(?<=[.?!])\s+", text.strip()) if part]
 
 
 def seconds(text: str) -> float:

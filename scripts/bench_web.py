@@ -88,8 +88,8 @@ def walks(content: Content) -> list[Walk]:
     for node_id, steps in content.scenarios():
         goodbye = _keys_to_hangup(content, steps.then)
         for path in _menu_paths(content, content.meta.main_menu, node_id, frozenset()):
-            # The push-backs are heard as steps after the steps: a key for each.
-            keys = (*path, *[content.keys.next] * (len(steps.steps) + len(steps.pushbacks)), *goodbye)
+            # A key for each step; the push-backs are steps of their own, beside the step they answer.
+            keys = (*path, *[content.keys.next] * len(steps.steps), *goodbye)
             found.append(Walk(f"scenario {steps.scenario} by {' '.join(path)}", keys))
     if not found:
         raise SystemExit("the content has no scenario to walk")

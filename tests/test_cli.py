@@ -17,9 +17,22 @@ def test_tree_outline_starts_at_the_greeting() -> None:
     lines = result.output.splitlines()
     assert lines[0] == "welcome (message)"
     assert "  then -> main (menu)" in lines
-    assert any("scenario_moved (scenario 3, 9 steps, 5 push-backs)" in line for line in lines)
-    assert "on silence -> fallback (message)" in lines  # the graceful ending is reached by silence alone
+    assert any("scenario_moved (scenario 3, 14 steps, 5 of them push-backs)" in line for line in lines)
     assert "goodbye (message) [ends the call]" in result.output
+    assert "not reached" not in result.output  # every node hangs off a true edge
+
+
+def test_tree_labels_silence_only_where_silence_goes(content: Content) -> None:
+    lines = CliRunner().invoke(main, ["tree"]).output.splitlines()
+    # In steps silence is minutes of waiting; at a menu, three misses; the caller's way to the goodbye.
+    assert any(line.strip().startswith("7 silences, about 3 minutes -> fallback (") for line in lines)
+    assert "  then, when the caller's home is not known -> unknown_caller (menu)" in lines
+    assert any(line.strip() == "a silence or a wrong key -> main (see above)" for line in lines)
+    assert any("keys that match no home -> ods_not_found (message)" in line for line in lines)
+    assert any("first, on a call from a home's registered landline -> text_registered (menu)" in line for line in lines)
+    assert not any("on silence" in line for line in lines)
+    for node_id in content.nodes:
+        assert any(f"-> {node_id} (" in line or line.startswith(f"{node_id} (") for line in lines), node_id
 
 
 def test_tree_as_mermaid() -> None:
@@ -27,7 +40,8 @@ def test_tree_as_mermaid() -> None:
     assert result.exit_code == 0
     assert result.output.startswith("flowchart TD\n")
     assert '    main -->|"1"| triage_login' in result.output
-    assert "    main -.->|silence| fallback" in result.output
+    assert '    main -.->|"3 silences or wrong keys"| fallback' in result.output
+    assert '    scenario_moved -.->|"7 silences, about 3 minutes"| fallback' in result.output
 
 
 def test_every_command_is_documented_in_the_readme() -> None:

@@ -334,6 +334,6 @@ def test_fallback_twiml_is_valid_and_self_contained() -> None:
     assert result.exit_code == 0, result.output
     document = assert_valid_twiml(result.output.strip())
     spoken = " ".join(document.itertext())
-    assert spoken.count("0 3 3 3, 2 0 0, 1 1 3 3") == 2  # the helpdesk number, said twice
+    assert spoken.count("oh three three three, two oh oh, one one three three") == 2  # the helpdesk number, said twice
     assert "http" not in result.output  # nothing points back at the app that has failed
     assert document[-1].tag == "Hangup"

@@ -114,7 +114,7 @@ def test_signing_in_and_the_lock_out(page: Page, base: str, store: Store) -> Non
 
 def test_an_escalation_from_a_signed_call_is_closed_with_a_note(page: Page, base: str, app: Flask,
                                                                  store: Store) -> None:  # fmt: skip
-    simulate(app.test_client(), "7 1 4455667# 1 1 1 1")  # a call, signed as Twilio signs it
+    simulate(app.test_client(), "4 1 4455667# 1 1 1 1")  # a call, signed as Twilio signs it
     sign_in(page, base)
     page.get_by_role("link", name="Escalations", exact=True).click()
     row = page.get_by_role("row").filter(has_text="4455667")

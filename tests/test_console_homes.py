@@ -204,7 +204,7 @@ def test_the_card_leaves_a_space_for_the_companions_number_when_it_is_not_set(tm
 def test_the_phone_tree_shows_menus_scenarios_push_backs_and_texts_with_their_segments(client: FlaskClient) -> None:
     content = load(PROMPTS)
     page = text_of(client.get("/console/phone-tree").get_data(as_text=True))
-    assert "To hear what happens when you ring, and which options to press" in page
+    assert "To hear what happens when you ring, and which keys to press" in page
     for _, node in content.scenarios():
         assert node.title in page
         for pushback in node.pushbacks:

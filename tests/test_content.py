@@ -60,8 +60,8 @@ BROKEN = {
         "triage.toml: node 'owner_none': cannot be reached from 'welcome'",
     ),
     "reserved key as a choice": (
-        "call.toml", '{ key = "7", label = "If you have already', '{ key = "9", label = "If you have already',
-        "call.toml: node 'main': field 'options.6.key': '9' is reserved on every menu for 'back'",
+        "call.toml", '{ key = "4", label = "If you have rung', '{ key = "9", label = "If you have rung',
+        "call.toml: node 'main': field 'options.3.key': '9' is reserved on every menu for 'back'",
     ),
     "same key twice": (
         "triage.toml",
@@ -139,6 +139,21 @@ BROKEN = {
     "Twilio's opt-in word as a keyword": (
         "sms.toml", 'keywords = ["CHECKLIST", "READY"]', 'keywords = ["CHECKLIST", "UNSTOP"]',
         "sms.toml: sms template 'checklist': field 'keywords': UNSTOP is reserved",
+    ),
+    "sentence too long for the ear": (
+        "triage.toml", '"Then ask them to give you access to the shared mailbox."',
+        '"Then ask them, as soon as you can and politely, to give you access to the shared mailbox at the home."',
+        "triage.toml: node 'owner_ask': a sentence of 21 words, over 20 for the ear: split it:",
+    ),
+    "letters run together": (
+        "triage.toml", 'say = "Can you log in to your own N H S mail account?"',
+        'say = "Can you log in to your own NHSmail account?"',
+        "triage.toml: node 'triage_login': 'NHSmail' would be read as a word: write the letters apart ('N H S'...)",
+    ),
+    "a step that is neither said nor a push-back": (
+        "triage.toml", '{ helpdesk = "We have a new process now for mailbox Owners.", reply',
+        '{ say = "Hello.", helpdesk = "We have a new process now for mailbox Owners.", reply',
+        "triage.toml: node 'owner_none': field 'steps.6': Value error, a step has either 'say'",
     ),
     "stale date": (
         "call.toml", "reviewed_on = 2026-11-25", 'reviewed_on = "last spring"',

@@ -110,4 +110,4 @@ def test_the_installed_package_upgrades_postgresql(installed: Path, tmp_path: Pa
 def test_the_installed_rehearsal_runs(installed: Path, tmp_path: Path) -> None:
     result = run_installed(installed, tmp_path, "rehearse", "--mute", "--keys", "t")
     assert result.returncode == 0, result.stderr
-    assert "NHSmail" in result.stdout
+    assert "N H S mail" in result.stdout

@@ -92,8 +92,8 @@ def test_a_whole_scenario_over_real_gunicorn(web: tuple[str, dict[str, str]]) ->
     heard = result.stdout
     assert "Scenario three." in heard
     assert "Thank you. The text is on its way to your mobile." in heard
-    assert "Your old employer must mark you as a leaver first." in heard
-    assert "ring the NHSmail Helpdesk on 0 3 3 3, 2 0 0, 1 1 3 3" in heard
+    assert "Your old employer needs to mark you as a leaver first." in heard
+    assert "N H S mail Helpdesk is on oh three three three, two oh oh, one one three three" in heard
     assert "Error:" not in heard
 
 

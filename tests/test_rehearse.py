@@ -14,7 +14,7 @@ from ivr.homes.directory import Home, InMemoryDirectory
 from ivr.rehearsal.session import Rehearsal, ScriptedKeypad, transcript
 from ivr.store.database import Store
 
-HELPDESK_SPOKEN = "0 3 3 3, 2 0 0, 1 1 3 3"
+HELPDESK_SPOKEN = "oh three three three, two oh oh, one one three three"
 
 
 def rehearse(content: Content, keys: str, ods: str | None = None) -> str:
@@ -31,7 +31,7 @@ def rehearse(content: Content, keys: str, ods: str | None = None) -> str:
 def whole_scenario(content: Content, number: int) -> str:
     """Keys for the shortcut to scenario `number`, then every step to the end."""
     node = next(node for _, node in content.scenarios() if node.scenario == number)
-    return f"2 {number} " + " ".join("1" * (len(node.steps) + len(node.pushbacks)))
+    return f"2 {number} " + " ".join("1" * len(node.steps))
 
 
 FACTS = {
@@ -41,18 +41,17 @@ FACTS = {
         "You can reset your password yourself online.", "I never set up my security questions",
     ],
     2: [
-        "new manager", "nobody at the home can open the shared mailbox", "create an NHSmail account",
-        "make you the Owner", "security checks", "main landline", "personal one", "general address",
-        "yours alone", "log in to the NHSmail portal and change it", "security questions",
-        "Reasonable Use Policy", "integrated care board, which used to be the C C G",
+        "new manager", "Nobody at the home can open the shared mailbox", "create an N H S mail account",
+        "make you the Owner", "security checks", "main landline", "personal or work", "general address",
+        "yours alone", "log in to the N H S mail portal. Change the password", "security questions",
+        "Reasonable Use Policy", "integrated care board", "It replaced the C C G",
         "run by the National Administration Service", "new process",
     ],
     3: [
-        "name the provider you worked for before", "your own NHSmail email address", "password reset",
-        "mapped", "the Owner of the shared mailbox", "mobile phone you used when your account was first set up",
-        "belonged to your old employer", "do not remember the answers",
-        "integrated care board, which used to be the C C G", "closed before we can help",
-        "mark you as a leaver", "thirty days", "within a few days", "new process",
+        "name the provider you were with before", "your own N H S mail address", "password reset",
+        "mapped", "the Owner of the shared mailbox", "the mobile you used when your account was first set up",
+        "was your old employer's", "do not remember the answers", "integrated care board",
+        "need closing before we can help", "mark you as a leaver", "thirty days", "within days", "new process",
     ],
 }  # fmt: skip
 
@@ -64,37 +63,37 @@ def test_each_scenario_carries_the_guides_facts(content: Content, number: int) -
         assert fact in heard, f"scenario {number} never says {fact!r}"
     # After the last step: ring the helpdesk from the landline, or be put through from this line.
     assert "To be put through to the helpdesk now, from this line, press 5." in heard
-    assert f"ring the NHSmail Helpdesk on {HELPDESK_SPOKEN}, from the home's main landline" in heard
+    assert f"The N H S mail Helpdesk is on {HELPDESK_SPOKEN}. When you are ready, ring it from the home's main" in heard
 
 
 def test_every_push_back_is_heard_with_its_answer(content: Content) -> None:
     for _, node in content.scenarios():
         heard = rehearse(content, whole_scenario(content, node.scenario or 0))
         for pushback in node.pushbacks:
-            assert f"The helpdesk may say: {pushback.helpdesk} If they do, you can answer: {pushback.reply}" in heard
+            assert f"The helpdesk may say: {pushback.helpdesk} You can answer: {pushback.reply}" in heard
 
 
 def test_checklist_on_the_call_and_glossary(content: Content) -> None:
-    checklist = rehearse(content, "3 1 1 1 1 1")
+    checklist = rehearse(content, "3 1 1 1 1 1 1")  # the six steps of the checklist
     for fact in ["V followed by four letters or numbers", "O D S portal", "care, dot, your O D S code",
-                 "the mobile phone whose number is on it", "an email address that only you read",
+                 "the mobile whose number is on it", "an email address that only you read",
                  "a mobile number that is yours alone", "main landline", "C Q C website",
                  "plan it into your day"]:  # fmt: skip
         assert fact in checklist, fact
-    on_the_call = rehearse(content, "4 1 1 1 1")
+    on_the_call = rehearse(content, "3 2 1 1 1 1")
     for fact in [HELPDESK_SPOKEN, "recorded messages", "Ignore them", "press 1. At the next choice, press 1 again",
                  "do not mention it", "Reasonable Use Policy", "ticket number"]:  # fmt: skip
         assert fact in on_the_call, fact
-    glossary = rehearse(content, "6 1 1")
+    glossary = rehearse(content, "3 3 1 1")
     assert all(term in glossary for term in ("Owner.", "User.", "Shared Mailbox."))
-    escalation = rehearse(content, "7 2 1 1")
+    escalation = rehearse(content, "4 2 1 1")
     assert "ticket number" in escalation and "digital team" in escalation
 
 
 def test_a_personalised_checklist_reads_back_the_code_and_mailbox(content: Content) -> None:
-    heard = rehearse(content, "3 1 4", ods="VL15A")
+    heard = rehearse(content, "3 1 1 4", ods="VL15A")
     assert "Yours is V, L, 1, 5, A." in heard
-    assert "It should be care dot v, l, 1, 5, a at n, h, s dot net." in heard
+    assert "It should be care dot, V, L, 1, 5, A, at, N H S dot net." in heard
     assert "V for Victor, L for Lima, the number 1, the number 5, A for Alpha" in heard
 
 
@@ -106,10 +105,10 @@ def test_a_personalised_checklist_reads_back_the_code_and_mailbox(content: Conte
         ("1 2 1 1", "Scenario three."),
         ("1 2 1 2 2", "Scenario one."),
         ("1 2 1 2 3", "Scenario one."),
-        ("1 2 1 2 1", "reset the password yourself on the NHSmail portal"),
+        ("1 2 1 2 1", "reset the password yourself on the N H S mail portal"),
         ("1 1 1", "you may not need the helpdesk"),
         ("1 1 2 1 1 1 2", "nobody left at the home is an Owner of the shared mailbox"),
-        ("1 1 2 1 1 1 1", "there is no need to ring the helpdesk"),
+        ("1 1 2 1 1 1 1", "ask them to give you access to the shared mailbox"),
     ],
 )
 def test_triage_lands_on_the_right_scenario(content: Content, keys: str, lands_on: str) -> None:
@@ -119,7 +118,7 @@ def test_triage_lands_on_the_right_scenario(content: Content, keys: str, lands_o
 
 
 def test_greeting_says_nothing_is_recorded(content: Content) -> None:
-    assert "This call is not recorded." in rehearse(content, "")
+    assert "The call is not recorded." in rehearse(content, "")
 
 
 def test_a_text_in_rehearsal_shows_the_message(content: Content) -> None:
@@ -131,7 +130,7 @@ def test_a_text_in_rehearsal_shows_the_message(content: Content) -> None:
 def test_a_second_text_of_a_kind_is_refused_as_on_the_phone(content: Content) -> None:
     heard = rehearse(content, "5 07400123456# 1 5", ods="VL15A")
     assert heard.count("Text: To ") == 1
-    assert "That text is already on its way from this call" in heard
+    assert "That text is already on its way" in heard
 
 
 def test_every_scenario_node_is_one_of_the_three(content: Content) -> None:
@@ -139,9 +138,9 @@ def test_every_scenario_node_is_one_of_the_three(content: Content) -> None:
 
 
 def test_cli_scripted_rehearsal_prints_the_transcript() -> None:
-    result = CliRunner().invoke(main, ["rehearse", "--keys", "2 1 t", "--ods", "vl15a"])
+    result = CliRunner().invoke(main, ["rehearse", "--keys", "1 t", "--ods", "vl15a"])
     assert result.exit_code == 0, result.output
-    assert "Caller: presses 2" in result.output and "Caller: (silence)" in result.output
+    assert "Caller: presses 1" in result.output and "Caller: (silence)" in result.output
     assert "Sorry, I did not hear a key." in result.output
 
 

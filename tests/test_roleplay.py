@@ -39,7 +39,7 @@ def test_each_push_back_is_heard_with_a_turn_and_its_answer(content: Content, nu
         assert expected in said
     assert said.startswith("Companion: Let us practise the call.")
     assert f"Companion: {node.title}" in said
-    assert "ring the NHSmail Helpdesk on 0 3 3 3, 2 0 0, 1 1 3 3" in said.splitlines()[-1]
+    assert "N H S mail Helpdesk is on oh three three three, two oh oh, one one three three" in said.splitlines()[-1]
 
 
 def test_push_backs_come_in_the_order_of_the_call(content: Content) -> None:

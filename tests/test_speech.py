@@ -13,12 +13,29 @@ def test_nato_uses_the_given_patterns() -> None:
 
 
 def test_mailbox_is_spelled_for_the_ear() -> None:
-    assert speech.spelled_address("care.vl15a@nhs.net") == "care dot v, l, 1, 5, a at n, h, s dot net"
+    # A pause (a comma) between the parts, and before and after "at": the last letter never runs into it.
+    assert speech.spelled_address("care.vl15a@nhs.net") == "care dot, V, L, 1, 5, A, at, N H S dot net"
 
 
-def test_numbers_are_read_in_groups() -> None:
-    assert speech.digits_grouped("0333 200 1133") == "0 3 3 3, 2 0 0, 1 1 3 3"
-    assert speech.mobile_grouped("07400123456") == "0 7 4 0 0, 1 2 3, 4 5 6"
+def test_an_email_address_keeps_its_words_and_spells_the_rest_with_a_pause_before_at() -> None:
+    assert speech.email_spoken("digital.team@nhs.net") == "digital dot team, at, N H S dot net"
+    assert speech.email_spoken("jd.lincs2@lincs.nhs.uk") == "J, D dot L, I, N, C, S, 2, at, L I N C S dot N H S dot uk"
+
+
+def test_numbers_are_read_the_british_way_in_groups() -> None:
+    assert speech.digits_grouped("0333 200 1133") == "oh three three three, two oh oh, one one three three"
+    assert speech.mobile_grouped("07400123456") == "oh seven four oh oh, one two three, four five six"
+
+
+def test_sentences_are_cut_where_a_listener_hears_them_end() -> None:
+    assert speech.sentences("Step 1 of 3. Can you log in? Yes!  ") == ["Step 1 of 3.", "Can you log in?", "Yes!"]
+
+
+def test_jargon_is_found_as_whole_words() -> None:
+    assert speech.mentions("Have your O D S code ready.", ("O D S",))
+    assert not speech.mentions("GO D SOMETHING", ("O D S",))
+    assert speech.mentions("the integrated care board said no", ("I C B", "integrated care board"))
+    assert not speech.mentions("the integrated care boards", ("integrated care board",))
 
 
 def test_spoken_digits_become_keys() -> None:

@@ -49,19 +49,19 @@ def said(simulator: CallSimulator) -> str:
 
 
 def test_a_known_landline_is_greeted_by_name_and_hears_its_own_details(client: FlaskClient) -> None:
-    simulator = simulate(client, "3 1")
+    simulator = simulate(client, "3 1 1")
     heard = said(simulator)
-    assert heard.startswith("Hello, Lindum House.") and "I do not recognise" not in heard
-    assert "Yours is V, L, 1, 5, A." in heard and "It should be care dot v, l, 1, 5, a at n, h, s dot net." in heard
+    assert heard.startswith("Hello, Lindum House.") and "I do not know this number" not in heard
+    assert "Yours is V, L, 1, 5, A." in heard and "It should be care dot, V, L, 1, 5, A, at, N H S dot net." in heard
     assert all("VL15A" not in body and "1522" not in body for body in simulator.bodies)  # nothing personal in URLs
 
 
 def test_an_unknown_caller_keys_an_ambiguous_code_and_confirms_it(client: FlaskClient) -> None:
     simulator = simulate(client, "1 5152# 2 1 3 1", caller=UNKNOWN)
     heard = said(simulator)
-    assert heard.count("registered landline") == 1
-    assert "J for Juliett, the number 1, the number 5, B for Bravo? That is Jasmine Court." in heard
-    assert "L for Lima, the number 1, the number 5, A for Alpha? That is Lindum House." in heard
+    assert heard.count("I do not know this number") == 1
+    assert "J for Juliett, the number 1, the number 5, B for Bravo. That is Jasmine Court." in heard
+    assert "L for Lima, the number 1, the number 5, A for Alpha. That is Lindum House." in heard
     assert "Yours is V, L, 1, 5, A." in heard
 
 
@@ -72,7 +72,7 @@ def test_an_unknown_caller_may_say_the_code_and_confirms_it_on_the_keypad(client
     assert gather is not None and gather.get("input") == "dtmf speech" and gather.get("language") == "en-GB"
     assert "lima" in (gather.get("hints") or "") and gather.get("speechTimeout") == "auto"
     heard = said(simulator)
-    assert "Is your O D S code V for Victor, L for Lima, the number 1, the number 5, A for Alpha?" in heard
+    assert "Is this your O D S code? V for Victor, L for Lima, the number 1, the number 5, A for Alpha." in heard
     assert "Yours is V, L, 1, 5, A." in heard
 
 
@@ -92,7 +92,7 @@ def test_a_keyed_code_never_texts_the_homes_registered_mobile(client: FlaskClien
 def test_an_escalation_reaches_the_outbox_for_the_contact_and_the_listing(
     client: FlaskClient, store: Store, tmp_path: Path
 ) -> None:
-    simulator = simulate(client, "7 1 4455667# 1 1 1 1")
+    simulator = simulate(client, "4 1 4455667# 1 1 1 1")
     assert "passed the ticket number to your care association's digital team" in said(simulator)
     with store.transaction() as tx:
         texts = {row["purpose"]: row for row in tx.rows(outbox)}
@@ -118,10 +118,10 @@ def test_an_escalation_from_an_unknown_number_asks_for_the_home_and_a_number_to_
 ) -> None:
     # The ticket, what happened, send; then the code's keys (two homes: the second is right), and a landline.
     with caplog.at_level(logging.INFO):
-        simulator = simulate(client, "2 7 1 4455667# 3 1 5152# 2 1 01522500500# 1", caller=UNKNOWN)
+        simulator = simulate(client, "2 4 1 4455667# 3 1 5152# 2 1 01522500500# 1", caller=UNKNOWN)
     heard = said(simulator)
-    assert "I need to know which home it is for, and a number to ring you back on." in heard
-    assert "I heard 0 1 5 2 2, 5 0 0, 5 0 0." in heard
+    assert "I need two things. Which home it is for, and a number to ring you back on." in heard
+    assert "I heard oh one five two two, five oh oh, five oh oh." in heard
     assert "passed the ticket number to your care association's digital team" in heard
     with store.transaction() as tx:
         body = next(row["body"] for row in tx.rows(outbox) if row["purpose"] == "escalation_notice")
@@ -135,8 +135,9 @@ def test_an_escalation_from_an_unknown_number_asks_for_the_home_and_a_number_to_
 
 
 def test_an_unknown_caller_who_gave_a_code_earlier_is_asked_only_for_a_number(client: FlaskClient) -> None:
-    heard = said(simulate(client, "1 5152# 2 1 7 1 4455667# 3 1 07400111222# 1", caller=UNKNOWN))
-    assert "First, your home's O D S code" not in heard and "I heard 0 7 4 0 0, 1 1 1, 2 2 2." in heard
+    heard = said(simulate(client, "1 5152# 2 1 4 1 4455667# 3 1 07400111222# 1", caller=UNKNOWN))
+    assert "First, your home's O D S code" not in heard
+    assert "I heard oh seven four oh oh, one one one, two two two." in heard
 
 
 def test_the_operators_notice_is_said_after_the_greeting_until_its_last_day(client: FlaskClient, store: Store) -> None:
@@ -153,7 +154,7 @@ def test_the_operators_notice_is_said_after_the_greeting_until_its_last_day(clie
 def test_a_caller_can_practise_the_call_on_the_phone_in_two_voices(client: FlaskClient, content: Content) -> None:
     node = content.nodes["scenario_password"]
     assert isinstance(node, Steps)
-    through = " ".join(["1"] * (len(node.steps) + len(node.pushbacks)))
+    through = " ".join(["1"] * len(node.steps))  # push-backs are steps of their own
     simulator = simulate(client, f"2 1 {through} 4")  # the shortcut to scenario one, its steps, then practise
     body = simulator.bodies[-1]
     response = assert_valid_twiml(body)

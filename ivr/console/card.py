@@ -54,7 +54,8 @@ def card_for(content: Content, home: Home, companion: str | None) -> Card:
         return string.Formatter().vformat(text, (), values)
 
     node = content.nodes.get(ON_THE_CALL)
-    steps = tuple(written(step.say_with_ods or step.say) for step in node.steps) if isinstance(node, Steps) else ()
+    steps = (tuple(written(step.say_with_ods or step.say) for step in node.steps if step.say)
+             if isinstance(node, Steps) else ())  # fmt: skip
     scenarios = tuple((node.title, tuple(written(line) for line in content.say_first(node.scenario or 0)))
                       for _, node in content.scenarios())  # fmt: skip
     return Card(home=home, spelled=spelled(home.ods), helpdesk=content.meta.helpdesk_number, on_the_call=steps,

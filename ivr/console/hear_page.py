@@ -87,7 +87,8 @@ def tree(content: Content, association: Association) -> Tree:
             options = tuple((o.key, o.label, o.goto) for o in node.options)
             menus.append(MenuView(node_id, said(node.say), options))
         elif isinstance(node, Steps):
-            view = StepsView(node_id, node.title, node.scenario, tuple(said(step.say) for step in node.steps),
+            told = tuple(said(step.say) for step in node.steps if step.say)
+            view = StepsView(node_id, node.title, node.scenario, told,
                              tuple((said(p.helpdesk), said(p.reply)) for p in node.pushbacks),
                              tuple(said(line) for line in node.say_first), node.sms)  # fmt: skip
             (scenarios if node.scenario else other_steps).append(view)

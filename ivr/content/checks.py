@@ -8,7 +8,9 @@ placeholders at their longest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal, assert_never
 
@@ -30,6 +32,7 @@ from ivr.content.model import (
     placeholders,
 )
 from ivr.content.model import association_written as written
+from ivr.content.outline import utterances
 
 KEY_PLACEHOLDERS = frozenset(
     {"key_repeat", "key_main_menu", "key_back", "key_slow", "key_next", "key_spell", "key_text_me"}
@@ -46,6 +49,7 @@ CANDIDATE_NAME_PLACEHOLDERS = frozenset({"candidate", "candidate_name"})
 PHRASE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "option": frozenset({"label", "key"}),
     "reprompt_wrong": frozenset({"key"}),
+    "reprompt_choices": frozenset({"choices"}),
     "step_position": frozenset({"number", "total"}),
     "pushback": frozenset({"they_say", "you_say"}),
     "roleplay_suggested": frozenset({"you_say"}),
@@ -72,6 +76,15 @@ LONGEST_HOME = "X" * HOME_NAME_LIMIT + ", " + LONGEST_ODS
 ASSOCIATION_NAME_LIMIT = 40
 ASSOCIATION_EMAIL_LIMIT = 50
 LONGEST_ASSOCIATION_PHONE = "01234 567890"
+# A sentence longer than this is hard to follow by ear: split it. Counted as spoken, with the
+# placeholders filled (the helpdesk number is ten words, a spelled mailbox a dozen).
+MAX_SENTENCE_WORDS = 20
+EXAMPLE_ODS = "VL15A"
+EXAMPLE_HOME = "Lindum House"
+EXAMPLE_ASSOCIATION_EMAIL = "digital.team@nhs.net"
+# Capitals run together are read as a word ("NHSmail" as "en-aitch smail"): write letters apart.
+RUN_TOGETHER = re.compile(r"\b[A-Z]{2,}[a-z]*\b")
+SAID_AS_WORDS = frozenset({"START", "STOP"})  # keywords a caller is told to text, read as words
 
 
 def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
@@ -88,6 +101,8 @@ def check_graph(content: Content, origin: dict[str, str]) -> list[str]:
         _check_sms(content, name, template.body, template.max_segments, origin, problems)
     _check_keywords(content, origin, problems)
     problems += put_through_checks.check(content, origin, NODE_PLACEHOLDERS, _check_placeholders)  # put me through
+    if not problems:
+        _check_spoken(content, origin, problems)
     if not problems:
         _check_reachable(content, where, problems)
         _check_ways_out(content, where, problems)
@@ -165,6 +180,7 @@ def _check_node(content: Content, node: Node, where: str, problems: list[str]) -
 def _check_menu(check: _NodeCheck, node: Menu) -> None:
     check.text("say", node.say)
     check.text("say_with_ods", node.say_with_ods, with_ods=True)
+    check.text("say_after_steps", node.say_after_steps)
     seen: set[str] = set()
     for index, option in enumerate(node.options):
         _check_option(check, f"options.{index}", option, seen)
@@ -192,7 +208,9 @@ def _check_steps(check: _NodeCheck, node: Steps) -> None:
     for index, step in enumerate(node.steps):
         check.text(f"steps.{index}.say", step.say)
         check.text(f"steps.{index}.say_with_ods", step.say_with_ods, with_ods=True)
-    for field, exchanges in (("pushbacks", node.pushbacks), ("opening", node.opening), ("closing", node.closing)):
+        check.text(f"steps.{index}.helpdesk", step.helpdesk)
+        check.text(f"steps.{index}.reply", step.reply)
+    for field, exchanges in (("opening", node.opening), ("closing", node.closing)):
         for index, exchange in enumerate(exchanges):
             check.text(f"{field}.{index}.helpdesk", exchange.helpdesk)
             check.text(f"{field}.{index}.reply", exchange.reply)
@@ -380,3 +398,70 @@ def _check_ways_out(content: Content, where: Callable[[str], str], problems: lis
                 problems.append(f"{where(node_id)}: silence loops and never says goodbye: {chain}")
                 break
             path.append(current)
+
+
+def spoken_texts(content: Content) -> Iterator[tuple[str, str]]:
+    """Every text said aloud, with where it is written: prompts by node, an entry's answer to a wrong entry,
+    phrases, terms, a scenario's things to say first, and the role-play's lines with each answer it may suggest."""
+    phrases = content.phrases
+    for name, text in phrases.model_dump().items():
+        if not name.endswith("_sms"):
+            yield f"[phrases]: field '{name}'", text
+    for node_id, text in utterances(content):
+        yield f"node '{node_id}'", text
+    for node_id, node in content.nodes.items():
+        if isinstance(node, Entry):
+            yield f"node '{node_id}'", node.invalid
+    for term_id, term in content.terms.items():
+        yield f"term '{term_id}'", term.explain
+    for node_id, node in content.scenarios():
+        if len(node.say_first) == SAY_FIRST_LINES:
+            first, second, third = node.say_first
+            yield f"node '{node_id}'", phrases.say_first.replace("{first}", first).replace(
+                "{second}", second
+            ).replace("{third}", third)
+        for exchange in (*node.opening, *node.pushbacks, *node.closing):  # as the role-play says them
+            yield f"node '{node_id}'", exchange.helpdesk
+            for reply in filter(None, (exchange.reply, exchange.reply_with_ods, exchange.reply_with_home)):
+                yield f"node '{node_id}'", phrases.roleplay_suggested.replace("{you_say}", reply)
+
+
+def example_values(content: Content) -> dict[str, str]:
+    """Placeholders filled as a call would fill them, for judging how long a sentence sounds."""
+    phrases = content.phrases
+    mailbox = speech.mailbox_address(EXAMPLE_ODS)
+    nato = speech.nato(EXAMPLE_ODS, phrases.nato_letter, phrases.nato_digit)
+    values = speech.placeholder_values(
+        content.keys.step_keys(), content.meta.helpdesk_number, ods=EXAMPLE_ODS, mailbox=mailbox,
+        mobile="07400123456", ticket="123456",
+    )  # fmt: skip
+    reasons = (phrases.reason_refused, phrases.reason_leaver, phrases.reason_other)
+    # The association's contact as a call says it, each part its own sentence (see engine.call).
+    contact = " ".join([
+        phrases.association_phone.format(phone=speech.digits_grouped(LONGEST_ASSOCIATION_PHONE)),
+        phrases.association_email.format(email=speech.email_spoken(EXAMPLE_ASSOCIATION_EMAIL)),
+    ])  # fmt: skip
+    return values | {
+        "mobile_end": speech.characters("456"), "reason": max(reasons, key=speech.word_count), "candidate": nato,
+        "nato": nato, "mailbox_spelled": speech.spelled_address(mailbox), "choices": "1, 2, 3, 4 or 5",
+        "association": phrases.association_unnamed, "association_contact": contact,
+        "callback": speech.mobile_grouped("01522500500"), "home": EXAMPLE_HOME,
+    }  # fmt: skip
+
+
+def _check_spoken(content: Content, origin: dict[str, str], problems: list[str]) -> None:
+    values = defaultdict(lambda: "X", example_values(content))
+    for where, text in spoken_texts(content):
+        if where.startswith("node "):
+            where = f"{origin.get('nodes.' + where[6:-1], '?')}: {where}"
+        elif where.startswith("term "):
+            where = f"{origin.get('terms.' + where[6:-1], '?')}: {where}"
+        said = text.format_map(values)
+        for sentence in speech.sentences(said):
+            words = speech.word_count(sentence)
+            if words > MAX_SENTENCE_WORDS:
+                over = f"a sentence of {words} words, over {MAX_SENTENCE_WORDS} for the ear"
+                problems.append(f"{where}: {over}: split it: {sentence!r}")
+        for word in sorted(set(RUN_TOGETHER.findall(text)) - SAID_AS_WORDS):
+            spaced = " ".join(word[: len(word.rstrip("abcdefghijklmnopqrstuvwxyz"))])
+            problems.append(f"{where}: {word!r} would be read as a word: write the letters apart ({spaced!r}...)")

@@ -73,24 +73,6 @@ def reachable(content: Content, start: str) -> set[str]:
     return seen
 
 
-def tree_parents(content: Content) -> dict[str, str]:
-    """The node each node is first reached from, breadth first from the main menu, by keys alone.
-
-    "Back" goes to this parent, as "previous menu" does on most phone lines: a fixed place,
-    so the caller can predict it and the call's state stays small.
-    """
-    main = content.meta.main_menu
-    parents: dict[str, str] = {}
-    queue = deque([main])
-    while queue:
-        node_id = queue.popleft()
-        for target in forward(content.nodes[node_id]):
-            if target != main and target not in parents:
-                parents[target] = node_id
-                queue.append(target)
-    return parents
-
-
 def text_flow(content: Content) -> frozenset[str]:
     """The "text me" nodes: from the mobile entry up to the message that sends the text."""
     flow: set[str] = set()
@@ -107,4 +89,23 @@ def text_flow(content: Content) -> frozenset[str]:
             queue.extend(target for target in (node.then, node.registered) if target)
         elif isinstance(node, Message) and node.then and not node.send_sms:
             queue.append(node.then)
+    return frozenset(flow)
+
+
+def escalation_flow(content: Content) -> frozenset[str]:
+    """The nodes between a ticket number's entry and the message that sends the escalation.
+
+    They need the ticket (and the reason) the caller gave: once those are forgotten, "back"
+    must not return into them.
+    """
+    starts = [nid for nid, node in content.nodes.items() if isinstance(node, Entry) and node.check == "ticket_number"]
+    flow: set[str] = set()
+    queue = deque(starts)
+    while queue:
+        node_id = queue.popleft()
+        node = content.nodes[node_id]
+        if node_id in flow or (isinstance(node, Message) and node.escalate):
+            continue
+        flow.add(node_id)
+        queue.extend(forward(node))
     return frozenset(flow)

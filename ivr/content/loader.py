@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ivr.content.checks import check_graph
-from ivr.content.graph import text_flow, tree_parents
-from ivr.content.model import Content, Meta, Node, Phrases, PutThrough, ReservedKeys, SmsTemplate, Strict
+from ivr.content.graph import escalation_flow, text_flow
+from ivr.content.model import Content, Meta, Node, Phrases, PutThrough, ReservedKeys, SmsTemplate, Strict, Term
 
 
 class ContentError(Exception):
@@ -34,7 +34,7 @@ class _NodeAdapter(Strict):
 SINGLE_SECTIONS: dict[str, type[BaseModel]] = {"meta": Meta, "keys": ReservedKeys, "phrases": Phrases}
 # Sections a line may do without: with no [put_through], the line never puts a caller through.
 OPTIONAL_SECTIONS: dict[str, type[BaseModel]] = {"put_through": PutThrough}
-TABLE_SECTIONS = {"nodes", "sms"}
+TABLE_SECTIONS = {"nodes", "sms", "terms"}
 
 
 def load(directory: Path) -> Content:
@@ -46,6 +46,7 @@ def load(directory: Path) -> Content:
     single: dict[str, tuple[str, Any]] = {}
     nodes: dict[str, Any] = {}
     sms: dict[str, Any] = {}
+    terms: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for path in files:
         try:
@@ -60,7 +61,8 @@ def load(directory: Path) -> Content:
                 else:
                     single[section] = (path.name, value)
             elif section in TABLE_SECTIONS and isinstance(value, dict):
-                _parse_tables(path.name, section, value, nodes if section == "nodes" else sms, origin, problems)
+                into = {"nodes": nodes, "sms": sms, "terms": terms}[section]
+                _parse_tables(path.name, section, value, into, origin, problems)
             else:
                 allowed = ", ".join(sorted([*SINGLE_SECTIONS, *OPTIONAL_SECTIONS, *TABLE_SECTIONS]))
                 problems.append(f"{path.name}: unknown section [{section}] (allowed: {allowed})")
@@ -85,13 +87,14 @@ def load(directory: Path) -> Content:
         phrases=parsed["phrases"],
         nodes=nodes,
         sms=sms,
+        terms=terms,
         files=tuple(path.name for path in files),
         put_through=parsed.get("put_through"),
     )
     problems = check_graph(content, origin)
     if problems:
         raise ContentError(problems)
-    return content.model_copy(update={"parents": tree_parents(content), "text_flow": text_flow(content)})
+    return content.model_copy(update={"text_flow": text_flow(content), "escalation_flow": escalation_flow(content)})
 
 
 def _parse_tables(
@@ -114,10 +117,12 @@ def _parse_tables(
                     problems.append(f"{filename}: node '{name}': ids are lower case letters, digits and _")
                     continue
                 into[name] = _NodeAdapter.model_validate({"node": value}).node
+            elif section == "terms":
+                into[name] = Term.model_validate(value)
             else:
                 into[name] = SmsTemplate.model_validate(value)
         except ValidationError as error:
-            label = f"node '{name}'" if section == "nodes" else f"sms template '{name}'"
+            label = {"nodes": f"node '{name}'", "sms": f"sms template '{name}'", "terms": f"term '{name}'"}[section]
             problems.extend(_describe(filename, label, error, strip_first="node" if section == "nodes" else None))
 
 

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KEYPAD = "0123456789*#"
 # `callback`: a UK landline or mobile the care association can ring the caller back on.
@@ -43,6 +43,10 @@ class Meta(Strict):
     retry_cap: Annotated[int, Field(ge=1, le=5)] = 3
     key_timeout_seconds: Annotated[int, Field(ge=3, le=30)] = 7
     entry_timeout_seconds: Annotated[int, Field(ge=3, le=30)] = 10
+    # Inside steps (a scenario, the checklist) silence is a caller writing things down: each one
+    # gets a "take your time" and this longer wait, and only `steps_waits` of them end the call.
+    steps_wait_seconds: Annotated[int, Field(ge=10, le=60)] = 30
+    steps_waits: Annotated[int, Field(ge=2, le=20)] = 7
 
 
 class ReservedKeys(Strict):
@@ -78,10 +82,18 @@ class Phrases(Strict):
     reprompt_wrong: Wording
     reprompt_full: Wording
     keys_help_menu: Wording
-    keys_help_steps: Wording
+    # Said once as a part with steps begins: the keys it offers; the spell key only when the code is known.
+    steps_keys: Wording
+    steps_keys_spell: Wording
     step_position: Wording
-    step_prompt: Wording
+    step_prompt: Wording  # after the first step
+    step_prompt_short: Wording  # after each later one
     last_step: Wording
+    # Silence inside steps: the first time, then each time after.
+    take_your_time: Wording
+    still_here: Wording
+    # A wrong key at a menu, the first time: the keys it takes, not the whole menu again.
+    reprompt_choices: Wording
     pushback: Wording
     slow_on: Wording
     slow_off: Wording
@@ -152,12 +164,30 @@ class Menu(Interactive):
     say_with_ods: Wording | None = None
     # After `say`, the three things to say first of the scenario the caller last heard (none heard: nothing).
     say_first: bool = False
+    # Said instead of `say` once the caller has been in a part with steps (a scenario, the checklist):
+    # an option here that starts a text and names no `sms` sends that part's text.
+    say_after_steps: Wording | None = None
     options: Annotated[tuple[Option, ...], Field(min_length=1, max_length=8)]
 
 
 class Step(Strict):
-    say: Wording
+    """One step: something to do or say (`say`), or a push-back the helpdesk may make at this point
+    of the call (`helpdesk`) with the answer to give (`reply`), heard beside the step it belongs to."""
+
+    say: Wording | None = None
     say_with_ods: Wording | None = None
+    helpdesk: Wording | None = None
+    reply: Wording | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        told = self.say is not None
+        pushback = self.helpdesk is not None and self.reply is not None
+        if told == pushback or (self.helpdesk is None) != (self.reply is None):
+            raise ValueError("a step has either 'say' (and perhaps 'say_with_ods'), or 'helpdesk' and 'reply'")
+        if self.say_with_ods is not None and not told:
+            raise ValueError("'say_with_ods' needs 'say'")
+        return self
 
 
 class Exchange(Strict):
@@ -178,7 +208,6 @@ class Steps(Interactive):
     title: Wording
     scenario: Annotated[int, Field(ge=1, le=9)] | None = None
     steps: Annotated[tuple[Step, ...], Field(min_length=1)]
-    pushbacks: tuple[Pushback, ...] = ()
     # A scenario's three things to say first when a person answers: short lines, said wherever the caller
     # is about to ring (the wrap-up; a put-through, a printed card). `ivr check` holds each scenario to three.
     say_first: tuple[Wording, ...] = ()
@@ -187,6 +216,13 @@ class Steps(Interactive):
     closing: tuple[Exchange, ...] = ()
     sms: NodeId
     then: NodeId
+
+    @property
+    def pushbacks(self) -> tuple[Pushback, ...]:
+        """The push-backs among the steps, in their order on the call (the role-play's middle)."""
+        return tuple(
+            Pushback(helpdesk=step.helpdesk, reply=step.reply) for step in self.steps if step.helpdesk and step.reply
+        )
 
 
 class Entry(Interactive):
@@ -295,6 +331,11 @@ class PutThrough(Strict):
     # Set by the line from its settings when it starts (`Content.with_line`), never in a content file.
     enabled: bool = True
     press_options: bool = False
+class Term(Strict):
+    """A word of jargon, explained in a few words the first time a call says it, and only then."""
+
+    heard: Annotated[tuple[Wording, ...], Field(min_length=1)]  # how it is written in what is said
+    explain: Wording
 
 
 class Content(Strict):
@@ -303,11 +344,12 @@ class Content(Strict):
     phrases: Phrases
     nodes: dict[str, Node]
     sms: dict[str, SmsTemplate]
+    terms: dict[str, Term] = Field(default_factory=dict)
     files: tuple[str, ...] = ()
-    # Derived when loading: each node's parent in the tree (where "back" goes), and the
-    # nodes of the "text me" flow (the only place a pending text is remembered).
-    parents: dict[str, str] = Field(default_factory=dict)
+    # Derived when loading: the nodes of the "text me" flow (the only place a pending text is remembered),
+    # and of an escalation, from its ticket number to the message that sends it.
     text_flow: frozenset[str] = frozenset()
+    escalation_flow: frozenset[str] = frozenset()
     put_through: PutThrough | None = None  # prompts/put_through.toml; none: the line never puts through
 
     def with_line(self, *, put_through: bool, press_options: bool) -> Content:

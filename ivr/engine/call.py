@@ -58,7 +58,18 @@ class Call(ABC):
 
     def say(self, text: str, *, slow: bool = False, **extra: str) -> None:
         slow = slow or self.state.slow
-        self.steps.append(Say(self.fill(text, **extra), slow=slow))
+        filled = self.fill(text, **extra)
+        self._speak(filled, slow)
+        # Jargon is explained once, in a few words, right after the first time the call says it.
+        if len(self.state.explained) == len(self.content.terms):
+            return
+        for term_id, term in self.content.terms.items():
+            if term_id not in self.state.explained and speech.mentions(filled, term.heard):
+                self.update(explained=(*self.state.explained, term_id))
+                self._speak(term.explain, slow)
+
+    def _speak(self, text: str, slow: bool) -> None:
+        self.steps.append(Say(text, slow=slow))
         if slow:
             self.steps.append(Pause(1))
 
@@ -98,29 +109,37 @@ class Call(ABC):
         # A contact sentence left empty (no phone or email set) must not leave a gap or a trailing space.
         return re.sub(" {2,}", " ", filled).strip() if "{association_contact}" in text else filled
 
-    def ask(self, mode: Literal["key", "entry"], *, spoken: bool = False) -> None:
+    def ask(self, mode: Literal["key", "entry"], *, spoken: bool = False, timeout: int | None = None) -> None:
         meta = self.content.meta
-        timeout = meta.key_timeout_seconds if mode == "key" else meta.entry_timeout_seconds
+        if timeout is None:
+            timeout = meta.key_timeout_seconds if mode == "key" else meta.entry_timeout_seconds
         self.steps.append(Ask(mode=mode, timeout=timeout, speech=spoken))
 
     # --- moving about: written in flow.py --------------------------------------------
 
     @abstractmethod
-    def enter(self, node_id: str, step: int = 0) -> None:
-        """Arrive at a node: say what it says and wait, or flow on through messages."""
+    def enter(self, node_id: str, step: int = 0, *, remember: bool = True) -> None:
+        """Arrive at a node: say what it says and wait, or flow on through messages.
+
+        The menu being left is remembered for "back", unless `remember` is false (going back).
+        """
 
     @abstractmethod
     def back(self) -> None:
-        """Up to the node's parent in the tree; the main menu when it has none."""
+        """To the menu the caller heard last (the main menu when none is remembered)."""
 
     @abstractmethod
     def prompt(self, node: Waiting, *, full: bool) -> None:
         """Say what the caller may do at this node, in full or as a short reminder, and wait."""
 
     @abstractmethod
-    def retry(self, node: Waiting, reason: str) -> None:
-        """Silence or a wrong key: a short re-prompt, then a fuller one, then the fallback."""
+    def retry(self, node: Waiting, reason: str, *, wrong: bool = False) -> None:
+        """Silence or a wrong answer (`wrong`): a short re-prompt, then a fuller one, then the fallback."""
+
+    @abstractmethod
+    def silence(self, node: Waiting) -> None:
+        """Nothing pressed: a re-prompt, or inside steps time to write things down."""
 
     def wrong_key(self, node: Waiting, key: str) -> None:
         spoken = ", ".join(speech.key_name(k) for k in key)
-        self.retry(node, self.content.phrases.reprompt_wrong.format(key=spoken))
+        self.retry(node, self.content.phrases.reprompt_wrong.format(key=spoken), wrong=True)

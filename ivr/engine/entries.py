@@ -86,7 +86,7 @@ def handle_confirm(call: Call, node: Confirm, key: str) -> None:
     elif key == "1" and call.state.candidates:
         ods = call.state.candidates[0]
         home = call.directory.home(ods)
-        call.update(ods=ods, mailbox=home.mailbox if home else None, candidates=())
+        call.update(ods=ods, mailbox=home.mailbox_override if home else None, candidates=())
         call.enter(node.yes)
     elif key == "2":
         rest = call.state.candidates[1:]

@@ -16,7 +16,7 @@ from ivr.content.graph import fallback_of
 from ivr.content.model import Confirm, Content, Entry, Menu, Message, Steps
 from ivr.engine import entries, menus, put_through, roleplay, scenarios, text_me
 from ivr.engine.call import Call, Waiting
-from ivr.engine.state import CallState
+from ivr.engine.state import HISTORY_LIMIT, CallState
 from ivr.engine.turn import Digits, Escalate, Hangup, Input, Milestone, SendSms, Silence, Speech, TextOutcome, Turn
 from ivr.homes.directory import Association, Directory, InMemoryDirectory
 
@@ -46,13 +46,15 @@ def start(
     home_name = None
     if ods:  # a code given up front (the rehearsal's --ods) brings the home's details, never its mobile
         keyed = directory.home(ods)
-        state = CallState(node=content.meta.start, slow=slow, ods=ods, mailbox=keyed.mailbox if keyed else None)
+        mailbox = keyed.mailbox_override if keyed else None
+        state = CallState(node=content.meta.start, slow=slow, ods=ods, mailbox=mailbox)
     else:
         home = directory.home_for_landline(caller) if caller else None
         state = CallState(node=content.meta.start, slow=slow)
         if home:
-            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox, "home_mobile": home.mobile,
-                                             "registered_landline": True, "callback": caller})  # fmt: skip
+            state = state.model_copy(update={"ods": home.ods, "mailbox": home.mailbox_override,
+                                             "home_mobile": home.mobile, "registered_landline": True,
+                                             "callback": caller})  # fmt: skip
             home_name = home.name
     state = put_through.classify(state, caller)  # whether this caller can be put through to the helpdesk
     call = _Call(content, directory, state)
@@ -90,7 +92,7 @@ def advance(
         return call.result()
     match given:
         case Silence():
-            call.retry(node, content.phrases.reprompt_silence)
+            call.silence(node)
         case Digits(digits=digits):
             call.handle(node, digits)
         case Speech(text=text):
@@ -138,14 +140,16 @@ def dialled(
 
 def _step_fits(node: Waiting, step: int) -> bool:
     if isinstance(node, Steps):
-        return 0 <= step < len(node.steps) + len(node.pushbacks)
+        return 0 <= step < len(node.steps)
     return step == 0
 
 
 class _Call(Call):
     """A call's turn, moving between nodes and handing each node's own work to its concern."""
 
-    def enter(self, node_id: str, step: int = 0) -> None:
+    def enter(self, node_id: str, step: int = 0, *, remember: bool = True) -> None:
+        if remember and node_id != self.state.node:
+            self.remember(self.state.node)
         for _ in range(MAX_MESSAGES_PER_TURN):
             node = self.content.nodes[node_id]
             offer = text_me.registered_mobile_offer(self, node)
@@ -157,13 +161,19 @@ class _Call(Call):
             if self.state.candidates and not isinstance(node, Confirm):
                 self.update(candidates=())  # codes not confirmed are forgotten once the caller moves on
             if node_id == self.content.meta.main_menu and (self.state.ticket or self.state.reason):
-                self.update(ticket=None, reason=None)  # an escalation is begun afresh from the main menu
-            if isinstance(node, Steps) and node.scenario:
-                self.update(scenario=node.scenario)
-                if node.scenario not in self.state.scenarios:
+                # An escalation is begun afresh from the main menu; back must not reach a menu that needs it.
+                kept = tuple(menu for menu in self.state.history if menu not in self.content.escalation_flow)
+                self.update(ticket=None, reason=None, history=kept)
+            if isinstance(node, Steps):
+                self.update(last_steps=node_id)
+                if node.scenario:
+                    self.update(scenario=node.scenario)
+                if node.scenario and node.scenario not in self.state.scenarios:
                     self.update(scenarios=(*self.state.scenarios, node.scenario))
                     self.steps.append(Milestone("scenario_reached", str(node.scenario)))
             if not isinstance(node, Message):
+                if self.state.history[-1:] == (node_id,):  # back at the menu last heard: back goes beyond it
+                    self.update(history=self.state.history[:-1])
                 self.prompt(node, full=True)
                 return
             if node.put_through:  # put me through: its module says its words and moves the call on
@@ -175,6 +185,8 @@ class _Call(Call):
                 text_me.send(self, node.say)
             elif node.escalate:
                 self.escalate(node.say)
+                # Back must not lead into the menus that sent it: they would send it again.
+                self.update(history=())
             elif node.say_with_home and self.home_name:
                 self.say(node.say_with_home, slow=node.slow, home=self.home_name)
             else:
@@ -199,8 +211,25 @@ class _Call(Call):
                 node_id, step = self.content.meta.main_menu, 0
         raise RuntimeError(f"messages flow on for more than {MAX_MESSAGES_PER_TURN} nodes from {node_id!r}")
 
+    def remember(self, node_id: str) -> None:
+        """Keep a menu the caller is leaving, for "back"; the oldest goes past the limit."""
+        node = self.content.nodes.get(node_id)
+        if not isinstance(node, Menu) or node_id in self.content.text_flow:
+            return
+        if node_id == self.content.meta.main_menu and not self.state.history:
+            return  # back with nothing remembered goes to the main menu anyway: the token stays short
+        self.update(history=(*self.state.history, node_id)[-HISTORY_LIMIT:])
+
     def back(self) -> None:
-        self.enter(self.content.parents.get(self.state.node, self.content.meta.main_menu))
+        state = self.state
+        resume = self.content.nodes.get(state.resume_node or "")
+        if state.node in self.content.text_flow and isinstance(resume, Steps):
+            # A text asked for in the middle of the steps: back is the step the caller was on.
+            self.enter(state.resume_node or "", state.resume_step, remember=False)
+            return
+        target = state.history[-1] if state.history else self.content.meta.main_menu
+        self.update(history=state.history[:-1])
+        self.enter(target, remember=False)
 
     def go_main(self) -> None:
         self.enter(self.content.meta.main_menu)
@@ -218,7 +247,14 @@ class _Call(Call):
             case _:
                 assert_never(node)
 
-    def retry(self, node: Waiting, reason: str) -> None:
+    def retry(self, node: Waiting, reason: str, *, wrong: bool = False) -> None:
+        phrases = self.content.phrases
+        if isinstance(node, Steps):
+            # Inside steps a wrong key never ends the call: say which keys work, and wait.
+            self.update(attempts=0)
+            self.say(reason)
+            self.prompt(node, full=False)
+            return
         attempts = self.state.attempts + 1
         cap = node.retry_cap or self.content.meta.retry_cap
         if attempts >= cap:
@@ -227,15 +263,30 @@ class _Call(Call):
         self.update(attempts=attempts)
         self.say(reason)
         if attempts == 1:
-            self.prompt(node, full=False)
+            if wrong and isinstance(node, Menu):
+                menus.reprompt(self, node)
+            else:
+                self.prompt(node, full=False)
             return
-        phrases = self.content.phrases
         self.say(phrases.reprompt_full)
         if isinstance(node, Menu):
             self.say(phrases.keys_help_menu)
-        elif isinstance(node, Steps):
-            self.say(phrases.keys_help_steps)
         self.prompt(node, full=True)
+
+    def silence(self, node: Waiting) -> None:
+        if not isinstance(node, Steps):
+            self.retry(node, self.content.phrases.reprompt_silence)
+            return
+        # A caller in the middle of the steps is most likely writing: wait longer, and only
+        # after minutes of silence say the helpdesk number and offer the steps by text.
+        meta, phrases = self.content.meta, self.content.phrases
+        attempts = self.state.attempts + 1
+        if attempts >= meta.steps_waits:
+            self.enter(fallback_of(self.content, node))
+            return
+        self.update(attempts=attempts)
+        self.say(phrases.take_your_time if attempts == 1 else phrases.still_here)
+        self.ask("key", timeout=meta.steps_wait_seconds)
 
     def handle(self, node: Waiting, digits: str) -> None:
         """Keys pressed: an entry takes them all; elsewhere one key, the reserved ones meaning the same everywhere."""
@@ -243,7 +294,7 @@ class _Call(Call):
             entries.handle_entry(self, node, digits)
             return
         if not digits:
-            self.retry(node, self.content.phrases.reprompt_silence)
+            self.silence(node)
             return
         key = digits[0]
         keys = self.content.keys

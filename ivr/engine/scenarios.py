@@ -1,4 +1,4 @@
-"""A scenario's steps, one at a time: next, back, spell the code, text me."""
+"""A part with steps (a scenario, the checklist), one step at a time: next, back, spell the code, text me."""
 
 from __future__ import annotations
 
@@ -19,23 +19,29 @@ def prompt(call: Call, node: Steps, *, full: bool) -> None:
 def say_step(call: Call, node: Steps) -> None:
     phrases = call.content.phrases
     index = call.state.step
-    total = len(node.steps) + len(node.pushbacks)
+    total = len(node.steps)
     if index == 0:
+        # The keys are said once, as the part begins; each step after ends in a short tail.
         call.say(node.title)
+        call.say(phrases.steps_keys)
+        if call.state.ods:
+            call.say(phrases.steps_keys_spell)
     call.say(phrases.step_position.format(number=index + 1, total=total))
-    if index < len(node.steps):
-        step = node.steps[index]
+    step = node.steps[index]
+    if step.helpdesk and step.reply:
+        call.say(phrases.pushback.format(they_say=step.helpdesk, you_say=step.reply))
+    elif step.say:
         call.say(step.say_with_ods if step.say_with_ods and call.state.ods else step.say)
+    if index == total - 1:
+        call.say(phrases.last_step)
     else:
-        pushback = node.pushbacks[index - len(node.steps)]
-        call.say(phrases.pushback.format(they_say=pushback.helpdesk, you_say=pushback.reply))
-    call.say(phrases.last_step if index == total - 1 else phrases.step_prompt)
+        call.say(phrases.step_prompt if index == 0 else phrases.step_prompt_short)
 
 
 def handle(call: Call, node: Steps, key: str) -> None:
     """A key that is not one of the reserved keys every node shares."""
     keys = call.content.keys
-    total = len(node.steps) + len(node.pushbacks)
+    total = len(node.steps)
     step = call.state.step
     if key == keys.next:
         if step + 1 < total:

@@ -10,6 +10,10 @@ from ivr import speech
 from ivr.content.model import Reason
 from ivr.phone import LineKind
 
+# "Back" returns through the menus heard, most recent last; a few are enough for a caller, and the
+# state travels in every action URL, so the oldest is dropped past this many.
+HISTORY_LIMIT = 6
+
 
 class CallState(BaseModel):
     """Everything the engine needs between turns; small, serialisable and versioned."""
@@ -23,6 +27,8 @@ class CallState(BaseModel):
     slow: bool = False
     turn: int = 0
     ods: str | None = None
+    # Only a home's own mailbox when it is not the usual care.<ods>@nhs.net (`mailbox_address` gives either):
+    # the state travels in every URL, so what can be worked out is not carried.
     mailbox: str | None = None
     mobile: str | None = None
     # The home's registered mobile: set only when the call comes from that home's registered
@@ -50,6 +56,16 @@ class CallState(BaseModel):
     resume_node: str | None = None
     resume_step: int = 0
     ended: bool = False
+    # The menus the caller heard before this node, most recent last (at most HISTORY_LIMIT):
+    # where "back" goes. Menus of the "text me" flow are left out: going back into one would
+    # send a text that is no longer pending.
+    history: tuple[str, ...] = ()
+    # The part with steps the caller was in last (a scenario, the checklist): what a goodbye offers to text.
+    last_steps: str | None = None
+    # The menu keys (repeat, back, main menu, slow) have been told once on this call.
+    keys_told: bool = False
+    # The terms of jargon (ids in the content's [terms]) already explained on this call.
+    explained: tuple[str, ...] = ()
 
     def mailbox_address(self) -> str | None:
         if self.mailbox:
