@@ -31,9 +31,9 @@ def store(tmp_path: Path) -> Store:
 
 
 def escalate_by_phone(store: Store, tmp_path: Path, **settings: str) -> None:
-    """A call escalates a ticket, signed as Twilio signs it (main menu 7, ticket, reason, confirm)."""
+    """A call escalates a ticket, signed as Twilio signs it (main menu 4, ticket, reason, confirm)."""
     app = console_app(console_settings(tmp_path / "ivr.sqlite3", **settings), store)
-    simulate(app.test_client(), "7 1 4455667# 1 1 1 1")
+    simulate(app.test_client(), "4 1 4455667# 1 1 1 1")
 
 
 def worker(store: Store, sender: SmtpSender | LogSender, **options: object) -> EmailWorker:

@@ -124,7 +124,8 @@ def test_a_caller_who_cannot_be_put_through_is_told_why_and_the_number(
     assert not any(isinstance(step, Dial | SendSms) for step in turn)
     said = words(turn)
     assert why in said
-    assert "ring the N H S mail Helpdesk yourself on oh three three three, two oh oh, one one three three" in said
+    assert "ring the N H S mail Helpdesk yourself, from the home's main landline" in said
+    assert "The number is oh three three three, two oh oh, one one three three." in said
     assert state.node == "put_through_refused"
 
 
@@ -211,7 +212,7 @@ def test_no_dial_for_a_withheld_mobile_or_foreign_caller(line: tuple[Flask, Stor
     app, _ = line
     simulator = simulate(app.test_client(), " ".join(["2", *SCENARIO_2_TO_WRAP_UP, "5"]), caller=caller)
     assert not any("<Dial" in body for body in simulator.bodies)
-    assert any("yourself on oh three three three, two oh oh, one one three three" in h.text for h in simulator.heard)
+    assert any("The number is oh three three three, two oh oh, one one three three" in h.text for h in simulator.heard)
 
 
 def test_turned_off_no_caller_is_offered_it(tmp_path: Path, content: Content) -> None:
