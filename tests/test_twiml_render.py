@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.engine.turn import Ask, Hangup, Pause, Say, Turn
+from ivr.content.model import Content
+from ivr.engine import flow
+from ivr.engine.turn import Ask, Digits, Hangup, Pause, Say, Turn
+from ivr.homes.directory import InMemoryDirectory
 from ivr.phone_line import twiml
 from ivr.phone_line.twiml import TwilioVoice, Urls
-from tests.web_support import assert_valid_twiml
+from tests.web_support import HOME, assert_valid_twiml
 
 TURNS: list[Turn] = [
     (Say("Main menu. Press 1 for the checklist."), Pause(1), Say("Press 2 & more <here>.", slow=True),
@@ -41,10 +44,20 @@ def test_a_template_keeps_no_call_s_urls() -> None:
 
 
 def test_a_turn_that_may_say_a_caller_s_details_is_never_kept_in_the_cache() -> None:
-    readback: Turn = (Say("I heard oh seven four oh oh, one two three, four five six."), Ask("key", 7))
+    heard = "I heard oh seven four oh oh, one two three, four five six."
     twiml._template.cache_clear()
-    body = twiml.render(readback, URLS[0], TwilioVoice(), personal=True)
+    body = twiml.render((Say(heard, personal=True), Ask("key", 7)), URLS[0], TwilioVoice())
     assert "one two three" in body
     assert twiml._template.cache_info().currsize == 0
-    twiml.render(readback, URLS[0], TwilioVoice())  # the same turn unmarked is kept: the check above can fail
+    twiml.render((Say(heard), Ask("key", 7)), URLS[0], TwilioVoice())  # unmarked, it is kept: the check can fail
     assert twiml._template.cache_info().currsize == 1
+
+
+def test_the_engine_marks_what_it_fills_from_the_caller_s_own_details(content: Content) -> None:
+    directory = InMemoryDirectory([HOME])
+    turn, state = flow.start(content, directory, caller=None)
+    assert not any(step.personal for step in turn if isinstance(step, Say))  # the greeting: the content's words
+    for key in ("1", "5152"):  # the main menu's "I know my code" path: key it in, heard back
+        turn, state = flow.advance(content, directory, state, Digits(key))
+    said = [step for step in turn if isinstance(step, Say)]
+    assert any(step.personal for step in said), [step.text for step in said]

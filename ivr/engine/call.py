@@ -18,6 +18,10 @@ from ivr.engine.turn import Ask, Instruction, Pause, Say, Turn
 from ivr.homes.directory import Association, Directory
 from ivr.phone import national_digits
 
+# Placeholders that put something of the caller's own into a prompt (mobile covers mobile_end): a Say
+# filled from one of them is marked personal.
+PERSONAL_FIELDS = ("{ods", "{mailbox", "{mobile", "{callback", "{ticket", "{candidate")
+
 
 def association_values(content: Content, association: Association) -> dict[str, str]:
     """`{association}` (its name, or the content's words for no one in particular) and `{association_contact}`
@@ -59,7 +63,7 @@ class Call(ABC):
     def say(self, text: str, *, slow: bool = False, **extra: str) -> None:
         slow = slow or self.state.slow
         filled = self.fill(text, **extra)
-        self._speak(filled, slow)
+        self._speak(filled, slow, personal=any(field in text for field in PERSONAL_FIELDS))
         # Jargon is explained once, in a few words, right after the first time the call says it.
         if len(self.state.explained) == len(self.content.terms):
             return
@@ -68,14 +72,14 @@ class Call(ABC):
                 self.update(explained=(*self.state.explained, term_id))
                 self._speak(term.explain, slow)
 
-    def _speak(self, text: str, slow: bool) -> None:
-        self.steps.append(Say(text, slow=slow))
+    def _speak(self, text: str, slow: bool, *, personal: bool = False) -> None:
+        self.steps.append(Say(text, slow=slow, personal=personal))
         if slow:
             self.steps.append(Pause(1))
 
     def say_as_is(self, text: str) -> None:
-        """Say words already filled in (a text's confirmation, worded a phase later)."""
-        self.steps.append(Say(text, slow=self.state.slow))
+        """Say words already filled in (a text's confirmation, worded a phase later: it may name the mobile)."""
+        self.steps.append(Say(text, slow=self.state.slow, personal=True))
         if self.state.slow:
             self.steps.append(Pause(1))
 

@@ -22,12 +22,13 @@ def play(call: Call) -> None:
     home = call.directory.home(state.ods) if state.ods else None
     caller = roleplay.Caller(ods=state.ods, mailbox=state.mailbox_address(), home=home.name if home else None)
     beats = roleplay.script(call.content, state.scenario, caller, keyed=False)
+    personal = state.ods is not None  # the answers suggested may give the caller's code and mailbox
     for beat in beats[1:]:  # the node's own words introduce it on the phone, with how to stop
         match beat:
             case roleplay.Cue(who="helpdesk", text=text):
-                call.steps.append(Say(text, slow=state.slow, voice="helpdesk"))
+                call.steps.append(Say(text, slow=state.slow, voice="helpdesk", personal=personal))
             case roleplay.Cue(text=text):
-                call.steps.append(Say(text, slow=state.slow))
+                call.steps.append(Say(text, slow=state.slow, personal=personal))
             case roleplay.YourTurn(prompt=prompt, seconds=seconds):
-                call.steps.append(Say(prompt, slow=state.slow))
+                call.steps.append(Say(prompt, slow=state.slow, personal=personal))
                 call.steps.append(Pause(math.ceil(seconds * (1.5 if state.slow else 1))))

@@ -18,6 +18,9 @@ class Say:
     slow: bool = False  # slow mode: each renderer speaks it more slowly
     # Whose voice: the companion's, or the helpdesk's in a role-play (a second voice on each front-end).
     voice: Literal["companion", "helpdesk"] = "companion"
+    # It says something of the caller's own (their code, mailbox, a number or ticket they keyed): the
+    # phone line never keeps such words beyond the turn (its rendered TwiML is not cached).
+    personal: bool = False
 
 
 @dataclass(frozen=True)

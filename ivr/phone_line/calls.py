@@ -182,7 +182,7 @@ class Calls:
         action = f"{base}/voice/turn/{token}"
         urls = twiml.Urls(action=action, silence=f"{action}/silence", dialled=f"{base}/voice/dialled/{token}",
                           caller=caller)  # fmt: skip
-        return twiml.render(turn, urls, self.config.voice, personal=_personal(state))
+        return twiml.render(turn, urls, self.config.voice)
 
     def write(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> Mapping[str, TextOutcome]:
         """The turn's side effects in one short transaction, each at most once however often Twilio retries."""
@@ -275,12 +275,6 @@ def escalation_email(text: str) -> str:
     return (f"{text}\n\nA caller passed this helpdesk ticket on to you from the NHSmail helpdesk companion. "
             "Follow it up, and close it with a note, under Escalations in the operator console (or with "
             "`ivr escalations`).\n")
-
-
-def _personal(state: CallState) -> bool:
-    """Whether the call holds anything of the caller's that a turn could say back (kept out of caches)."""
-    return any((state.ods, state.mailbox, state.mobile, state.home_mobile, state.callback, state.ticket,
-                state.candidates))  # fmt: skip
 
 
 def call_key(call_sid: str) -> str:

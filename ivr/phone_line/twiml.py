@@ -45,12 +45,12 @@ class Urls:
 ACTION, SILENCE = "urn:ivr:action-url", "urn:ivr:silence-url"
 
 
-def render(turn: Turn, urls: Urls, voice: TwilioVoice, *, personal: bool = False) -> str:
+def render(turn: Turn, urls: Urls, voice: TwilioVoice) -> str:
     """The turn as TwiML. Most turns are a prompt that many calls hear alike, and building XML with the
     SDK's element tree is the dearest part of a turn (about 0.1 ms), so it is done once a turn and voice.
-    A `personal` turn (one that may say a caller's code, mailbox or numbers) is never kept in the cache:
-    what a caller gave is kept no longer than their call needs it."""
-    if personal or any(isinstance(step, Dial) for step in turn):  # a put-through shows the caller's number
+    A turn that says something of the caller's own (a personal Say) or dials showing their number is
+    never kept in the cache: what a caller gave is kept no longer than their call needs it."""
+    if any(isinstance(step, Dial) or (isinstance(step, Say) and step.personal) for step in turn):
         return _render(turn, urls, voice)
     template = _template(turn, voice)
     return template.replace(SILENCE, _xml_text(urls.silence)).replace(ACTION, _xml_text(urls.action, quote=True))
