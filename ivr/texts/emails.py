@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 
 from ivr.store.database import Store, Transaction, aware, email_outbox, now
+from ivr.texts.outbox import claimable
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,9 @@ def enqueue(tx: Transaction, *, key: str, purpose: str, to: str, subject: str, b
 
 def claim(store: Store, worker: str, *, batch: int, lease: timedelta) -> list[QueuedEmail]:
     stamp = now()
-    claimable = or_(
-        and_(email_outbox.c.status == "pending", email_outbox.c.next_attempt_at <= stamp),
-        and_(email_outbox.c.status == "sending", email_outbox.c.claimed_until < stamp),
-    )
     with store.transaction() as tx:
         rows = tx.connection.execute(
-            select(email_outbox).where(claimable).order_by(email_outbox.c.id).limit(batch)
+            select(email_outbox).where(claimable(email_outbox, stamp)).order_by(email_outbox.c.id).limit(batch)
             .with_for_update(skip_locked=True)
         ).all()  # fmt: skip
         if rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, insert, or_, select, update
 
 from ivr.store.database import Store, aware, holds, now, opt_outs, outbox, sending_pace
 
@@ -63,17 +63,21 @@ def is_queued(store: Store, key: str) -> bool:
         return holds(connection, outbox, key)
 
 
+def claimable(table: Table, stamp: datetime) -> ColumnElement[bool]:
+    """Rows of an outbox (texts or emails) a worker may take: due, or held by a worker whose lease ran out."""
+    return or_(
+        and_(table.c.status == "pending", table.c.next_attempt_at <= stamp),
+        and_(table.c.status == "sending", table.c.claimed_until < stamp),
+    )
+
+
 def claim(store: Store, worker: str, *, batch: int, lease: timedelta) -> list[QueuedText]:
     stamp = now()
-    claimable = or_(
-        and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= stamp),
-        and_(outbox.c.status == "sending", outbox.c.claimed_until < stamp),
-    )
     with store.transaction() as tx:
         rows = tx.connection.execute(
             select(outbox.c.id, outbox.c.to_number, outbox.c.body, outbox.c.purpose, outbox.c.attempts,
                    outbox.c.created_at, outbox.c.status)
-            .where(claimable)
+            .where(claimable(outbox, stamp))
             .order_by(outbox.c.id)
             .limit(batch)
             .with_for_update(skip_locked=True)
