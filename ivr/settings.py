@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "twilio_auth_token")
     )
+
+    @field_validator("twilio_auth_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        # An empty line in a .env file must not become an empty HMAC key that anyone can sign with.
+        return None if isinstance(value, str) and not value.strip() else value
     twilio_from_number: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_FROM_NUMBER", "twilio_from_number")
     )

@@ -74,7 +74,11 @@ def _to_wrap_up(content: Content, directory: InMemoryDirectory, caller: str | No
 def _put_through(content: Content, caller: str | None, directory: InMemoryDirectory | None = None) -> Turn:
     directory = directory or InMemoryDirectory([HOME_WITH_MOBILE])
     state = _to_wrap_up(content, directory, caller)
-    turn, _ = flow.advance(content, directory, state, Digits("5"))
+    turn, state = flow.advance(content, directory, state, Digits("5"))
+    if content.put_through and state.node == content.put_through.text_offer:
+        # The home's registered mobile is never used unasked: 1 to have the script texted, 1 to that mobile.
+        for key in ("1", "1"):
+            turn, state = flow.advance(content, directory, state, Digits(key))
     return turn
 
 
@@ -91,6 +95,14 @@ def test_a_registered_landline_is_put_through_with_the_script_texted_first(conte
     assert "press star at any time to come back to me" in said
     assert "When asked to choose, press 1, then 1 again." in said  # the options, said since not pressed
     assert Milestone("put_through", "2") in turn
+
+
+def test_the_home_s_registered_mobile_is_offered_never_used_unasked(content: Content) -> None:
+    directory = InMemoryDirectory([HOME_WITH_MOBILE])
+    turn, state = flow.advance(content, directory, _to_wrap_up(content, directory, LANDLINE), Digits("5"))
+    assert not any(isinstance(step, SendSms | Dial) for step in turn) and state.node == "put_through_text_offer"
+    turn, state = flow.advance(content, directory, state, Digits("1"))
+    assert "the one ending 4, 5, 6" in words(turn)  # it may be a former manager's: the caller chooses
 
 
 def test_an_unknown_landline_hears_the_reminder_and_is_offered_the_script(content: Content) -> None:
@@ -292,7 +304,7 @@ def test_a_call_under_way_when_put_throughs_arrive_is_classified_by_its_number(l
 
 def test_the_after_call_flow_over_http_a_ticket_goes_to_the_escalation_path(line: tuple[Flask, Store]) -> None:
     app, store = line
-    keys = [*SCENARIO_2_TO_WRAP_UP, "5", "dial:busy", "1", "dial:completed", "2", "12345678#", "1", "1"]
+    keys = [*SCENARIO_2_TO_WRAP_UP, "5", "1", "1", "dial:busy", "1", "dial:completed", "2", "12345678#", "1", "1"]
     simulator = simulate(app.test_client(), " ".join(keys))
     said = [h.text for h in simulator.heard]
     assert any(h.who == "dial" and "showing +441522123456" in h.text and "busy" in h.text for h in simulator.heard)
@@ -309,8 +321,8 @@ def test_the_after_call_flow_over_http_a_ticket_goes_to_the_escalation_path(line
 
 def test_sorted_and_not_sorted_are_counted_per_scenario(line: tuple[Flask, Store]) -> None:
     app, store = line
-    simulate(app.test_client(), " ".join([*SCENARIO_2_TO_WRAP_UP, "5", "dial:completed", "1"]))
-    scenario_1 = ["2", "1", *["1"] * 8, "5", "dial:answered", "3"]
+    simulate(app.test_client(), " ".join([*SCENARIO_2_TO_WRAP_UP, "5", "1", "1", "dial:completed", "1"]))
+    scenario_1 = ["2", "1", *["1"] * 8, "5", "1", "1", "dial:answered", "3"]
     not_sorted = simulate(app.test_client(), " ".join(scenario_1))
     assert any("ask for one" in h.text for h in not_sorted.heard)
     with store.transaction() as tx:
@@ -325,7 +337,7 @@ def test_sorted_and_not_sorted_are_counted_per_scenario(line: tuple[Flask, Store
 def test_ivr_call_simulates_the_dial_outcome_over_a_real_server(line: tuple[Flask, Store]) -> None:
     app, store = line
     with live_server(app) as url:
-        keys = " ".join([*SCENARIO_2_TO_WRAP_UP, "5", "dial:no-answer", "1", "1"])
+        keys = " ".join([*SCENARIO_2_TO_WRAP_UP, "5", "1", "1", "dial:no-answer", "1", "1"])
         result = CliRunner().invoke(main, ["call", url, "--keys", keys, "--from", LANDLINE, "--token", TOKEN,
                                            "--dial-status", "completed"])  # fmt: skip
     assert result.exit_code == 0, result.output

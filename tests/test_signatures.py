@@ -135,3 +135,15 @@ def test_a_wrong_or_strange_signature_is_refused(signature: str) -> None:
 
 def test_a_signature_under_another_token_is_refused() -> None:
     assert not Signatures("another-token").valid(EXAMPLE_URL, EXAMPLE_PARAMS, EXAMPLE_SIGNATURE)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_auth_token_is_no_token_and_the_app_will_not_start(blank: str) -> None:
+    # An empty HMAC key would let anyone sign: an empty TWILIO_AUTH_TOKEN= line counts as not set.
+    from ivr.phone_line.web import check_signature_settings
+    from ivr.settings import ConfigurationError
+
+    settings = Settings(twilio_auth_token=blank)
+    assert settings.twilio_auth_token is None
+    with pytest.raises(ConfigurationError, match="TWILIO_AUTH_TOKEN is not set"):
+        check_signature_settings(settings)

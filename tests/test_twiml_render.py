@@ -61,3 +61,13 @@ def test_the_engine_marks_what_it_fills_from_the_caller_s_own_details(content: C
         turn, state = flow.advance(content, directory, state, Digits(key))
     said = [step for step in turn if isinstance(step, Say)]
     assert any(step.personal for step in said), [step.text for step in said]
+
+
+def test_the_code_spelled_out_is_marked_as_the_caller_s_own(content: Content) -> None:
+    directory = InMemoryDirectory([HOME])
+    turn, state = flow.start(content, directory, ods="VL15A", caller=None)
+    for key in ("2", "1"):  # the shortcut to scenario one, whose steps take 4 to spell the code
+        turn, state = flow.advance(content, directory, state, Digits(key))
+    turn, state = flow.advance(content, directory, state, Digits(content.keys.spell))
+    spelled = [step for step in turn if isinstance(step, Say) and "Victor" in step.text]
+    assert spelled and all(step.personal for step in spelled)

@@ -32,11 +32,13 @@ UPLOAD_LIMIT = 20 * 1024 * 1024  # the CQC sheet saved as CSV is the largest hom
 
 @blueprint.before_request
 def guard() -> BaseResponse | None:
-    if request.endpoint == "console.upload_homes":  # a homes file: larger than any form, set before it is read
+    if request.endpoint == "console.upload_homes" and session.get("user"):
+        # A homes file, larger than any form: allowed before it is read, and only to a signed-in session,
+        # so nobody else can make the console read 20 MB (the sign-in is checked in full below).
         request.max_content_length = UPLOAD_LIMIT
     if request.method == "POST":
-        given = request.form.get("csrf_token", "")
-        expected = session.get("csrf", "")
+        expected = session.get("csrf", "")  # the session first: without one, the body is never parsed
+        given = request.form.get("csrf_token", "") if expected else ""
         if not (given and expected and hmac.compare_digest(given, expected)):
             log.warning("console: refused a %s to %s without a valid CSRF token", request.method, request.path)
             abort(400, "This form has expired or did not come from the console. Go back, reload the page and try "

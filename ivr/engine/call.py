@@ -18,9 +18,10 @@ from ivr.engine.turn import Ask, Instruction, Pause, Say, Turn
 from ivr.homes.directory import Association, Directory
 from ivr.phone import national_digits
 
-# Placeholders that put something of the caller's own into a prompt (mobile covers mobile_end): a Say
+# Placeholders that put something of the caller's own into a prompt (mobile covers mobile_end, mailbox
+# mailbox_spelled): a Say
 # filled from one of them is marked personal.
-PERSONAL_FIELDS = ("{ods", "{mailbox", "{mobile", "{callback", "{ticket", "{candidate")
+PERSONAL_FIELDS = ("{ods", "{mailbox", "{mobile", "{callback", "{ticket", "{candidate", "{nato")
 
 
 def association_values(content: Content, association: Association) -> dict[str, str]:

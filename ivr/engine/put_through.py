@@ -110,7 +110,9 @@ def _prepare(call: Call, section: PutThrough, node: Message) -> None:
         call.say(section.words.reminder)
     topic = _topic(call)
     if topic not in call.state.texted:
-        mobile = call.state.mobile or call.state.home_mobile
+        # Only a mobile this caller gave: the home's registered mobile may be a former manager's (the guide's
+        # scenarios two and three), so it is offered by the text-first menu, never used unasked.
+        mobile = call.state.mobile
         if mobile is None:
             call.enter(section.text_offer)
             return

@@ -73,4 +73,4 @@ def spell(call: Call) -> None:
         call.say(phrases.spell_unknown)
         return
     spelled = speech.nato(ods, phrases.nato_letter, phrases.nato_digit)
-    call.say(phrases.spell_ods.format(nato=spelled, mailbox_spelled=speech.spelled_address(mailbox)))
+    call.say(phrases.spell_ods, nato=spelled, mailbox_spelled=speech.spelled_address(mailbox))

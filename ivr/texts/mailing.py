@@ -114,8 +114,10 @@ class LogSender:
 class EmailWorkerSettings:
     max_attempts: int = 6
     base_delay: timedelta = timedelta(seconds=5)
-    lease: timedelta = timedelta(seconds=60)  # one email at a time, each within the SMTP timeout
-    batch: int = 5
+    # One email a claim, its lease longer than the four SMTP steps' timeouts together (connect, STARTTLS,
+    # login, data: 20 s each): an email held past its lease could be claimed and sent by a second worker.
+    lease: timedelta = timedelta(minutes=5)
+    batch: int = 1
 
 
 CREDENTIALS_WAIT = timedelta(minutes=5)
@@ -139,6 +141,8 @@ class EmailWorker:
             return 0
         queued = emails.claim(self.store, self.name, batch=self.settings.batch, lease=self.settings.lease)
         for email in queued:
+            if self.stopping.is_set():  # asked to stop: the rest are taken up again when their lease lapses
+                break
             self.deliver(email)
         return len(queued)
 
@@ -164,7 +168,9 @@ class EmailWorker:
         except SendError as error:
             self.failed_attempt(email, attempts, error)
             return
-        emails.mark_sent(self.store, email.id, self.name, attempts)
+        if not emails.mark_sent(self.store, email.id, self.name, attempts):
+            log.warning("email %d was sent after its lease ran out: another worker may send it again", email.id)
+            return
         log.info("email %d (%s) to %s sent", email.id, email.purpose, mask_address(email.to))
 
     def failed_attempt(self, email: QueuedEmail, attempts: int, error: SendError) -> None:
