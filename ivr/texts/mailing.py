@@ -25,10 +25,10 @@ from hashlib import sha256
 from typing import Literal, Protocol
 
 from ivr.privacy import scrub
-from ivr.store.database import Store, StoreError
+from ivr.store.database import Store
 from ivr.texts import emails
 from ivr.texts.emails import QueuedEmail
-from ivr.texts.sending import LONGEST_OUTAGE_WAIT, SendError
+from ivr.texts.sending import CREDENTIALS_WAIT, SendError, retry_wait, work_outbox
 
 log = logging.getLogger("ivr.texts.mailing")
 TlsMode = Literal["starttls", "tls", "none"]
@@ -120,9 +120,6 @@ class EmailWorkerSettings:
     batch: int = 1
 
 
-CREDENTIALS_WAIT = timedelta(minutes=5)
-
-
 class EmailWorker:
     def __init__(self, store: Store, sender: EmailSender, settings: EmailWorkerSettings, *,
                  sleep: Callable[[float], None] = time.sleep,
@@ -147,19 +144,8 @@ class EmailWorker:
         return len(queued)
 
     def run(self, *, poll: float = 2.0, stop: Callable[[], bool] = lambda: False) -> None:
-        wait = poll
-        while not (stop() or self.stopping.is_set()):
-            try:
-                handled = self.run_once()
-            except (StoreError, OSError) as error:
-                log.error("%s: could not work the email outbox (%s); trying again in %.0f s", self.name,
-                          type(error).__name__, wait)  # fmt: skip
-                self.sleep(wait)
-                wait = min(wait * 2, LONGEST_OUTAGE_WAIT)
-                continue
-            wait = poll
-            if not handled:
-                self.sleep(poll)
+        work_outbox(self.name, "the email outbox", self.run_once, poll=poll, sleep=self.sleep,
+                    stopped=lambda: stop() or self.stopping.is_set())  # fmt: skip
 
     def deliver(self, email: QueuedEmail) -> None:
         attempts = email.attempts + 1
@@ -186,7 +172,7 @@ class EmailWorker:
             emails.mark_failed(self.store, email.id, self.name, attempts, f"gave up after {attempts}: {error.reason}")
             log.warning("email %d to %s: gave up after %d attempts", email.id, mask_address(email.to), attempts)
             return
-        base = self.settings.base_delay.total_seconds()
-        wait = base * 2 ** (attempts - 1) + self.jitter(0, base)
-        emails.mark_retry(self.store, email.id, self.name, attempts, timedelta(seconds=wait), error.reason)
-        log.info("email %d to %s: %s; retry in %.0f s", email.id, mask_address(email.to), error.reason, wait)
+        wait = retry_wait(self.settings.base_delay, attempts, self.jitter)
+        emails.mark_retry(self.store, email.id, self.name, attempts, wait, error.reason)
+        log.info("email %d to %s: %s; retry in %.0f s", email.id, mask_address(email.to), error.reason,
+                 wait.total_seconds())  # fmt: skip

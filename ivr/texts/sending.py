@@ -165,6 +165,31 @@ CREDENTIALS_WAIT = timedelta(minutes=5)
 LONGEST_OUTAGE_WAIT = 60.0
 
 
+def retry_wait(base_delay: timedelta, attempts: int, jitter: Callable[[float, float], float]) -> timedelta:
+    """How long a text or an email waits after its `attempts`-th failure: doubling from the base delay,
+    plus up to one base delay of jitter so that many retries do not all come at once."""
+    base = base_delay.total_seconds()
+    return timedelta(seconds=base * 2 ** (attempts - 1) + jitter(0, base))
+
+
+def work_outbox(name: str, what: str, run_once: Callable[[], int], *, poll: float, sleep: Callable[[float], None],
+                stopped: Callable[[], bool]) -> None:  # fmt: skip
+    """A worker's loop, for texts and emails alike: a batch at a time, waiting `poll` when there was none;
+    while the database is away its rows wait in `what`, and the worker backs off (doubling, at most a minute)."""
+    wait = poll
+    while not stopped():
+        try:
+            handled = run_once()
+        except (StoreError, OSError) as error:
+            log.error("%s: could not work %s (%s); trying again in %.0f s", name, what, type(error).__name__, wait)
+            sleep(wait)
+            wait = min(wait * 2, LONGEST_OUTAGE_WAIT)
+            continue
+        wait = poll
+        if not handled and not stopped():
+            sleep(poll)
+
+
 class Worker:
     def __init__(
         self,
@@ -215,19 +240,8 @@ class Worker:
         return max(1, min(self.settings.batch, int(self.settings.lease.total_seconds() * self.settings.per_second / 2)))
 
     def run(self, *, poll: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
-        wait = poll
-        while not (stop() or self.stopping.is_set()):
-            try:
-                handled = self.run_once()
-            except (StoreError, OSError) as error:  # the database went away: the texts wait in the outbox
-                log.error("%s: could not work the outbox (%s); trying again in %.0f s", self.name,
-                          type(error).__name__, wait)  # fmt: skip
-                self.sleep(wait)
-                wait = min(wait * 2, LONGEST_OUTAGE_WAIT)
-                continue
-            wait = poll
-            if not handled and not self.stopping.is_set():
-                self.sleep(poll)
+        work_outbox(self.name, "the outbox", self.run_once, poll=poll, sleep=self.sleep,
+                    stopped=lambda: stop() or self.stopping.is_set())  # fmt: skip
 
     def deliver(self, text: outbox.QueuedText) -> None:
         attempts = text.attempts + 1
@@ -273,10 +287,9 @@ class Worker:
             outbox.mark_failed(self.store, text.id, self.name, attempts, f"gave up after {attempts}: {error.reason}")
             log.warning("text %d to %s: gave up after %d attempts", text.id, mask(text.to), attempts)
             return
-        base = self.settings.base_delay.total_seconds()
-        wait = base * 2 ** (attempts - 1) + self.jitter(0, base)
-        outbox.mark_retry(self.store, text.id, self.name, attempts, timedelta(seconds=wait), error.reason)
-        log.info("text %d to %s: %s; retry in %.0f s", text.id, mask(text.to), error.reason, wait)
+        wait = retry_wait(self.settings.base_delay, attempts, self.jitter)
+        outbox.mark_retry(self.store, text.id, self.name, attempts, wait, error.reason)
+        log.info("text %d to %s: %s; retry in %.0f s", text.id, mask(text.to), error.reason, wait.total_seconds())
 
     def settle(self, text: outbox.QueuedText, attempts: int) -> bool:
         """Was an earlier attempt taken by Twilio? True when that is settled (sent, or marked unknown)."""
