@@ -242,7 +242,7 @@ def silence(token: str) -> Response:
 @always_twiml
 def dialled(token: str) -> Response:
     """Twilio's <Dial action>: the helpdesk call a put-through made has ended (busy, unanswered, or over)."""
-    form = request.form
+    form = twilio_form()
     status, call_status = form.get("DialCallStatus"), form.get("CallStatus")
     return _twiml(current_line().calls.dialled(_call_sid(form), form.get("From"), token,
                                                status[:32] if status else None, call_status))  # fmt: skip
