@@ -14,7 +14,7 @@ from flask import render_template
 
 from ivr import speech
 from ivr.console.blueprint import blueprint, current
-from ivr.console.homes_page import _home
+from ivr.console.homes_page import home_or_404
 from ivr.content.model import Content, Steps
 from ivr.homes.directory import Home
 
@@ -65,5 +65,5 @@ def card_for(content: Content, home: Home, companion: str | None) -> Card:
 @blueprint.get("/homes/<ref>/card")
 def home_card(ref: str) -> str:
     console = current()
-    card = card_for(console.content, _home(ref), console.companion_number)
+    card = card_for(console.content, home_or_404(ref), console.companion_number)
     return render_template("console/card.html", card=card, ref=ref)

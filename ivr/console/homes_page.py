@@ -23,7 +23,8 @@ FIELDS = {"name": "Name", "landlines": "Landlines", "mobile": "Registered mobile
           "postcode": "Postcode"}  # fmt: skip
 
 
-def _home(ref: str) -> Home:
+def home_or_404(ref: str) -> Home:
+    """The home a console address names by its ref; a 404 page when there is none (removed meanwhile)."""
     home = directory_store.by_ref(current().store, ref)
     if home is None:
         abort(404, "There is no such home: it may have been removed.")
@@ -53,7 +54,7 @@ def search_homes() -> BaseResponse:
 
 @blueprint.get("/homes/<ref>")
 def home(ref: str) -> str:
-    found = _home(ref)
+    found = home_or_404(ref)
     shared = directory_store.shared_landlines(current().store, [found.ods])
     return render_template("console/home.html", home=found, ref=ref, fields=FIELDS, shared=shared)
 
@@ -61,7 +62,7 @@ def home(ref: str) -> str:
 @blueprint.post("/homes/<ref>/edit")
 def edit_home(ref: str) -> BaseResponse:
     """One detail at a time: each form on the home's page sends one field, and only that one changes."""
-    found = _home(ref)
+    found = home_or_404(ref)
     field = request.form.get("field", "")
     if field not in FIELDS:
         abort(400, "That is not a detail of a home that can be changed.")
