@@ -238,12 +238,12 @@ def test_a_notice_is_previewed_in_the_callers_words_then_set_and_cleared(client:
 
 def test_the_migration_gives_existing_homes_a_ref_and_goes_down_and_up(tmp_path: Path) -> None:
     from alembic import command
-    from alembic.config import Config
+
+    from ivr.store.database import migration_config
 
     (tmp_path / "old.sqlite3").touch()  # as `ivr db upgrade` makes it: the app never creates a missing file
     store = Store(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    config = Config()
-    config.set_main_option("script_location", "ivr.store:migrations")
+    config = migration_config()
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0007")

@@ -6,14 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from ivr.app import create_app
 from ivr.content.model import Content
 from ivr.settings import Settings
-from ivr.store.database import Store
+from ivr.store.database import Store, migration_config
 from ivr.store.readiness import heads
 from tests.web_support import REAL_LINE
 
@@ -33,8 +32,7 @@ def client_for(store: Store, content: Content) -> FlaskClient:
 def upgrade_to(store: Store, revision: str) -> None:
     if store.sqlite_file is not None:
         store.sqlite_file.path.touch()
-    config = Config()
-    config.set_main_option("script_location", "ivr.store:migrations")
+    config = migration_config()
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

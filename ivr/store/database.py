@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -40,6 +40,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.store.sqlite_file import SqliteFile, file_of
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # The advisory lock every capped text insert takes on PostgreSQL (any fixed number of our own).
 CAPS_LOCK = 7_201_133
@@ -247,6 +250,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def migration_config() -> Config:
+    """Alembic's configuration for the migration chain, which ships as package data (ivr/store/migrations).
+    Alembic is imported here, not at module load: a webhook worker never needs it."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "ivr.store:migrations")
+    return config
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -260,14 +273,12 @@ class Store:
     def upgrade(self) -> None:
         """Bring the schema to the newest revision of the migration chain."""
         from alembic import command
-        from alembic.config import Config
 
         if self.sqlite_file is not None:
             # Made here and only here: a connection is never opened on a missing file (sqlite_file.py).
             self.sqlite_file.path.parent.mkdir(parents=True, exist_ok=True)
             self.sqlite_file.path.touch()
-        config = Config()
-        config.set_main_option("script_location", "ivr.store:migrations")
+        config = migration_config()
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

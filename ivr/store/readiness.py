@@ -9,27 +9,28 @@ from __future__ import annotations
 
 from functools import cache
 
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from ivr.store.database import Store
+from ivr.store.database import Store, migration_config
 from ivr.store.sqlite_file import IDENTITY
 
 
 @cache
+def _chain() -> ScriptDirectory:
+    """The migration chain, read once: it is package data and cannot change under a running process."""
+    return ScriptDirectory.from_config(migration_config())
+
+
+@cache
 def heads() -> frozenset[str]:
-    """The revisions this release's code is written for (read once: the chain is package data)."""
-    config = Config()
-    config.set_main_option("script_location", "ivr.store:migrations")
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    """The revisions this release's code is written for."""
+    return frozenset(_chain().get_heads())
 
 
 @cache
 def known_revisions() -> frozenset[str]:
-    config = Config()
-    config.set_main_option("script_location", "ivr.store:migrations")
-    return frozenset(script.revision for script in ScriptDirectory.from_config(config).walk_revisions())
+    return frozenset(script.revision for script in _chain().walk_revisions())
 
 
 def problem(store: Store) -> str | None:
