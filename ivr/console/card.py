@@ -7,7 +7,6 @@ Printed by the browser from print styles in console.css: no PDF library.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 
 from flask import render_template
@@ -15,6 +14,7 @@ from flask import render_template
 from ivr import speech
 from ivr.console.blueprint import blueprint, current
 from ivr.console.homes_page import home_or_404
+from ivr.console.placeholders import fill_known
 from ivr.content.model import Content, Steps
 from ivr.homes.directory import Home
 
@@ -35,23 +35,16 @@ class Card:
     companion: str | None
 
 
-class _Kept(dict[str, str]):
-    """Placeholders the card does not fill stay as written rather than break the page."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def spelled(code: str) -> tuple[tuple[str, str], ...]:
     return tuple((char, speech.NATO.get(char, DIGIT_WORDS.get(char, char))) for char in code.upper())
 
 
 def card_for(content: Content, home: Home, companion: str | None) -> Card:
-    values = _Kept({f"key_{name}": key for name, key in content.keys.step_keys().items()})
+    values = {f"key_{name}": key for name, key in content.keys.step_keys().items()}
     values.update(helpdesk=content.meta.helpdesk_number, ods=home.ods, mailbox=home.mailbox, home=home.name)
 
     def written(text: str) -> str:
-        return string.Formatter().vformat(text, (), values)
+        return fill_known(text, values)
 
     node = content.nodes.get(ON_THE_CALL)
     steps = (tuple(written(step.say_with_ods or step.say) for step in node.steps if step.say)

@@ -7,7 +7,6 @@ with that notice, so the words shown are the words a caller hears.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from datetime import date
 from typing import get_args
@@ -17,6 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ivr import gsm7, speech
 from ivr.console.blueprint import blueprint, current
+from ivr.console.placeholders import fill_known
 from ivr.content.model import Confirm, Content, Entry, Menu, Message, Reason, Steps, reason_words
 from ivr.engine import flow
 from ivr.engine.turn import Say
@@ -66,17 +66,12 @@ class Tree:
     texts: tuple[TextView, ...]
 
 
-class _Kept(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"  # filled in on the call (the caller's own code, mobile...)
-
-
 def tree(content: Content, association: Association) -> Tree:
-    values = _Kept({f"key_{name}": speech.key_name(key) for name, key in content.keys.step_keys().items()})
+    values = {f"key_{name}": speech.key_name(key) for name, key in content.keys.step_keys().items()}
     values["helpdesk"] = speech.digits_grouped(content.meta.helpdesk_number)
 
     def said(text: str) -> str:
-        return string.Formatter().vformat(text, (), values)
+        return fill_known(text, values)
 
     menus: list[MenuView] = []
     scenarios: list[StepsView] = []
