@@ -30,7 +30,16 @@ from ivr.store import usage_report
 from ivr.store.database import Store, escalations, milestones, outbox
 from tests.conftest import PROMPTS
 from tests.console_support import live_server
-from tests.web_support import LANDLINE, REAL_LINE, TOKEN, Caller, add_home, assert_valid_twiml, simulate
+from tests.web_support import (
+    LANDLINE,
+    REAL_LINE,
+    TOKEN,
+    Caller,
+    add_home,
+    assert_valid_twiml,
+    simulate,
+    write_counts,
+)
 
 # A geographic landline no home has registered, and numbers that are not landlines at all.
 OTHER_LANDLINE = "+441522999888"
@@ -253,6 +262,7 @@ def test_every_dial_call_status_twilio_documents(line: tuple[Flask, Store], stat
                         DialCallDuration="600" if status in ("completed", "answered") else "0")  # fmt: skip
     assert_valid_twiml(body)
     assert SAID_AFTER[status] in body
+    write_counts(app)
     with store.transaction() as tx:
         counted = {(row["kind"], row["detail"]) for row in tx.rows(milestones)}
     assert ("put_through", "2") in counted and ("outcome", f"{DIAL_OUTCOMES[status]}.2") in counted
@@ -310,6 +320,7 @@ def test_the_after_call_flow_over_http_a_ticket_goes_to_the_escalation_path(line
     assert any(h.who == "dial" and "showing +441522123456" in h.text and "busy" in h.text for h in simulator.heard)
     assert "The helpdesk line was busy, so the call did not go through." in said
     assert "Welcome back. How did the helpdesk call go?" in said
+    write_counts(app)
     with store.transaction() as tx:
         tickets = [(row["ticket"], row["ods"], row["callback"]) for row in tx.rows(escalations)]
         counted = sorted(row["detail"] for row in tx.rows(milestones) if row["kind"] == "outcome")
@@ -325,6 +336,7 @@ def test_sorted_and_not_sorted_are_counted_per_scenario(line: tuple[Flask, Store
     scenario_1 = ["2", "1", *["1"] * 8, "5", "1", "1", "dial:answered", "3"]
     not_sorted = simulate(app.test_client(), " ".join(scenario_1))
     assert any("ask for one" in h.text for h in not_sorted.heard)
+    write_counts(app)
     with store.transaction() as tx:
         counted = sorted((row["kind"], row["detail"]) for row in tx.rows(milestones)
                          if row["kind"] in ("put_through", "outcome"))  # fmt: skip
@@ -344,6 +356,7 @@ def test_ivr_call_simulates_the_dial_outcome_over_a_real_server(line: tuple[Flas
     assert "Twilio: Put through to +443332001133, showing +441522123456" in result.output
     assert "Nobody answered the helpdesk line" in result.output
     assert "I am glad it is sorted." in result.output  # the second try took --dial-status: completed
+    write_counts(app)
     with store.transaction() as tx:
         counted = sorted(row["detail"] for row in tx.rows(milestones) if row["kind"] == "outcome")
     assert counted == ["connected.2", "no_answer.2", "sorted.2"]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 
 from ivr.app import create_app
 from ivr.content.model import Content
 from ivr.settings import Settings
-from ivr.store.database import Store, calls, milestones, outbox
-from tests.web_support import REAL_LINE, Caller, add_home, next_path
+from ivr.store.counts import Counts
+from ivr.store.database import Store, StoreError, calls, milestones, outbox
+from tests.web_support import REAL_LINE, Caller, add_home, next_path, write_counts
 
 
 def test_the_migration_chain_creates_the_tables_and_runs_twice(upgraded: Store) -> None:
@@ -22,15 +26,60 @@ def test_the_migration_chain_creates_the_tables_and_runs_twice(upgraded: Store) 
 
 
 def test_a_call_is_recorded_once_and_each_milestone_counted_once(upgraded: Store) -> None:
+    counts = Counts(upgraded, every=3600)  # written here, by flush(), not by its thread
+    counts.call_started("CA1")
+    counts.milestone("key-1", "scenario_reached", "2")
+    assert counts.flush() == 2
+    counts.call_started("CA1")  # a retried request notes it all again
+    counts.milestone("key-1", "scenario_reached", "2")
+    counts.milestone("key-1", "scenario_reached", "3")
+    counts.milestone("key-1", "scenario_reached", "3")  # and twice in one batch
+    assert counts.flush() == 4
     with upgraded.transaction() as tx:
-        assert tx.start_call("CA1")
-        assert tx.milestone("key-1", "scenario_reached", "2")
-    with upgraded.transaction() as tx:  # a retried request does it all again
-        assert not tx.start_call("CA1")
-        assert not tx.milestone("key-1", "scenario_reached", "2")
-        assert tx.milestone("key-1", "scenario_reached", "3")
+        assert len(tx.rows(calls)) == 1
+        assert sorted(row["detail"] for row in tx.rows(milestones)) == ["2", "3"]
+
+
+def test_counts_are_written_by_their_own_thread_within_a_moment(upgraded: Store) -> None:
+    counts = Counts(upgraded, every=0.05)
+    try:
+        counts.milestone("key-2", "call_started")
+        deadline = time.monotonic() + 10
+        while counts.waiting() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with upgraded.transaction() as tx:
+            assert [row["call_key"] for row in tx.rows(milestones)] == ["key-2"]
+    finally:
+        counts.close()
+
+
+def test_counts_wait_while_the_database_refuses_them_and_are_kept_within_a_bound(tmp_path: Path) -> None:
+    path = tmp_path / "counts.sqlite3"
+    store = Store(f"sqlite:///{path}")
+    store.upgrade()
+    counts = Counts(store, most=3, every=3600)
+    for detail in ("1", "2", "3", "4"):  # past the bound, the oldest is dropped
+        counts.milestone("key-3", "scenario_reached", detail)
+    path.unlink()  # the file guard refuses every write (ivr/store/sqlite_file.py)
+    with pytest.raises(StoreError):
+        counts.flush()
+    assert counts.waiting() == 3
+    store.upgrade()  # the file is back
+    assert counts.flush() == 3
+    with store.transaction() as tx:
+        assert sorted(row["detail"] for row in tx.rows(milestones)) == ["2", "3", "4"]
+    counts.close()
+
+
+def test_a_call_that_ends_before_its_start_is_written_is_recorded_once(upgraded: Store) -> None:
+    """Twilio's status callback may reach another process before this one has written the call's start."""
+    counts = Counts(upgraded, every=3600)
+    counts.call_started("CA5")
     with upgraded.transaction() as tx:
-        assert len(tx.rows(calls)) == 1 and len(tx.rows(milestones)) == 2
+        assert not tx.end_call("CA5", "completed", 42)  # not known yet: its record is made here
+    counts.flush()
+    with upgraded.transaction() as tx:
+        assert [(row["status"], row["duration_seconds"]) for row in tx.rows(calls)] == [("completed", 42)]
 
 
 def test_the_outbox_takes_one_text_per_key(upgraded: Store) -> None:
@@ -69,6 +118,7 @@ def test_concurrent_retries_of_one_turn_change_it_once(upgraded: Store, content:
         thread.join()
     assert len(answers) == 6 and len(set(answers)) == 1 and answers[0][0] == 200
     assert "The text is on its way" in answers[0][1]
+    write_counts(app)
     with upgraded.transaction() as tx:
         assert len(tx.rows(outbox)) == 1 and len(tx.rows(calls)) == 1
 
@@ -146,4 +196,3 @@ def test_only_counts_skip_waiting_for_the_disk(upgraded: Store) -> None:
             assert tx.connection.exec_driver_sql("SHOW synchronous_commit").scalar() == setting
     with upgraded.engine.connect() as connection:  # SET LOCAL: the pooled connection is left as it was
         assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 from twilio.request_validator import RequestValidator
@@ -11,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from ivr.homes import directory_store
 from ivr.homes.directory import Home
 from ivr.phone_line.callsim import CallSimulator
+from ivr.phone_line.web import EXTENSION, PhoneLine
 from ivr.store.database import Store
 from tests.conftest import ROOT
 
@@ -24,6 +26,12 @@ BASE = "http://localhost"
 # The home the tests' calls come from, unless a test says otherwise: its registered landline.
 LANDLINE = "+441522123456"
 HOME = Home(ods="VL15A", name="Lindum House", landlines=(LANDLINE,))
+
+
+def write_counts(app: Flask) -> int:
+    """Write the counts the app's calls noted now, as its own thread would within a second (ivr/store/counts.py)."""
+    line: PhoneLine = app.extensions[EXTENSION]
+    return line.calls.counts.flush()
 
 
 def add_home(store: Store, home: Home = HOME) -> Home:

@@ -25,6 +25,7 @@ from ivr.homes.notice import Notice
 from ivr.phone import caller_id, mask
 from ivr.phone_line import twiml
 from ivr.phone_line.tokens import Sealer
+from ivr.store.counts import Counts
 from ivr.store.database import Store, StoreError, Transaction
 from ivr.store.deadline import Deadline, unless_abandoned
 from ivr.texts import emails, outbox
@@ -99,10 +100,12 @@ class Calls:
         config: LineConfig,
         sealer: Sealer,
         caller_hash: CallerHash,
+        counts: Counts,
         deadline: Deadline | None = None,
     ) -> None:
         self.content = content
         self.store = store
+        self.counts = counts
         self.deadline = deadline or Deadline()
         self.directory = GuardedDirectory(directory, self.deadline)
         self.config = config
@@ -110,7 +113,7 @@ class Calls:
         self.caller_hash = caller_hash
 
     def incoming(self, call_sid: str, caller: str | None) -> str:
-        """A call comes in: the greeting and the main menu; the call record and its first milestone written."""
+        """A call comes in: the greeting and the main menu; the call record and its first milestone counted."""
         number = caller_id(caller)
 
         def look_up(_still_wanted: Callable[[], bool]) -> tuple[Notice | None, Home | None]:
@@ -125,18 +128,10 @@ class Calls:
         turn, state = flow.start(self.content, KnownCaller(self.directory, number, home), caller=number,
                                  notice=today.text if today else None, association=self.config.association)  # fmt: skip
 
-        def record(still_wanted: Callable[[], bool]) -> None:
-            with self.store.transaction(durable=False) as tx:  # counts: see Store.transaction
-                if tx.start_call(call_sid):
-                    log.info("call %s from %s: started, %s", call_sid, mask(number),
-                             "a known home" if state.ods else "not a known home")  # fmt: skip
-                tx.milestone(call_key(call_sid), "call_started")
-                unless_abandoned(still_wanted)
-
-        try:
-            self.deadline.run(record)
-        except StoreError:  # the call goes on: what it needs is in its URLs, not the database
-            log.exception("call %s: its start could not be recorded", call_sid)
+        log.info("call %s from %s: started, %s", call_sid, mask(number),
+                 "a known home" if state.ods else "not a known home")  # fmt: skip
+        self.counts.call_started(call_sid)
+        self.counts.milestone(call_key(call_sid), "call_started")
         return self.finish(call_sid, number, turn, state)
 
     def turn(self, call_sid: str, caller: str | None, token: str, given: Input) -> str:
@@ -175,6 +170,10 @@ class Calls:
 
     def finish(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> str:
         """Write what the turn asked for, word how it went, and give the TwiML with the next sealed URLs."""
+        key = call_key(call_sid)
+        for step in turn:  # counted behind the webhook: no caller waits for a count (ivr/store/counts.py)
+            if isinstance(step, Milestone):
+                self.counts.milestone(key, step.kind, step.detail)
         outcomes = self.write(call_sid, caller, turn, state) if _asks_for_writes(turn) else {}
         turn, state = flow.settle(self.content, turn, state, outcomes, association=self.config.association)
         token = self.sealer.seal(state, call_sid)
@@ -185,15 +184,12 @@ class Calls:
         return twiml.render(turn, urls, self.config.voice)
 
     def write(self, call_sid: str, caller: str | None, turn: Turn, state: CallState) -> Mapping[str, TextOutcome]:
-        """The turn's side effects in one short transaction, each at most once however often Twilio retries."""
+        """The turn's texts and escalation in one short transaction, each at most once however often Twilio retries."""
         key = call_key(call_sid)
-
-        # A turn that only counts (a milestone) need not wait for the disk; a text or an escalation must.
-        durable = any(isinstance(step, SendSms | Escalate) for step in turn)
 
         def work(still_wanted: Callable[[], bool]) -> dict[str, TextOutcome]:
             outcomes: dict[str, TextOutcome] = {}
-            with self.store.transaction(durable=durable) as tx:
+            with self.store.transaction() as tx:
                 for step in turn:
                     if isinstance(step, SendSms) and step.follow_up:
                         # The rest of the script rides on the first text's allowance: the caps count requests.
@@ -205,8 +201,6 @@ class Calls:
                             tx.milestone(key, "text_queued", step.purpose)
                     elif isinstance(step, Escalate):
                         self.escalate(tx, call_sid, step)
-                    elif isinstance(step, Milestone):
-                        tx.milestone(key, step.kind, step.detail)
                 unless_abandoned(still_wanted)  # the caller is being told it could not be done
             return outcomes
 
@@ -283,4 +277,4 @@ def call_key(call_sid: str) -> str:
 
 
 def _asks_for_writes(turn: Turn) -> bool:
-    return any(isinstance(step, SendSms | Escalate | Milestone) for step in turn)
+    return any(isinstance(step, SendSms | Escalate) for step in turn)

@@ -32,6 +32,7 @@ from ivr.phone_line.calls import Calls, LineConfig
 from ivr.phone_line.signature import Signatures
 from ivr.phone_line.tokens import Sealer, derive_key
 from ivr.settings import ConfigurationError, Settings
+from ivr.store.counts import Counts
 from ivr.store.database import Store, StoreError
 from ivr.store.deadline import Deadline
 from ivr.texts import outbox
@@ -82,8 +83,10 @@ class PhoneLine:
         )
         sealer = Sealer(line.secret_key, line.previous_secret_key)
         deadline = Deadline(settings.database_deadline_seconds)
+        calls = Calls(content, store, directory or StoreDirectory(store), config, sealer, caller_hash, Counts(store),
+                      deadline)  # fmt: skip
         return cls(
-            calls=Calls(content, store, directory or StoreDirectory(store), config, sealer, caller_hash, deadline),
+            calls=calls,
             texts=InboundTexts(content, store, limits, caller_hash, association(settings)),
             store=store,
             deadline=deadline,
@@ -259,7 +262,7 @@ def status() -> Response:
         log.exception("the end of call %s could not be recorded", caller_form.logged(form.get("CallSid")))
         return Response(status=204)
     log.info("call %s ended: %s, %s s%s", caller_form.logged(form.get("CallSid")),
-             caller_form.logged(form.get("CallStatus")), duration, "" if known else " (not a call we know)")
+             caller_form.logged(form.get("CallStatus")), duration, "" if known else " (its start not yet recorded)")
     return Response(status=204)
 
 

@@ -315,11 +315,6 @@ class Transaction:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def start_call(self, call_sid: str) -> bool:
-        """Record a call as it starts; False when a retry of its first request recorded it already."""
-        stamp = now()
-        return self._insert_once(calls, call_sid=call_sid, status="in-progress", created_at=stamp, updated_at=stamp)
-
     def milestone(self, call_key: str, kind: str, detail: str = "") -> bool:
         """Count something that happened on a call, once: False when it was counted already."""
         return self._insert_once(milestones, call_key=call_key, kind=kind, detail=detail[:32], at=now())
@@ -341,12 +336,15 @@ class Transaction:
         return inserted.first() is not None
 
     def end_call(self, call_sid: str, status: str, duration: int | None) -> bool:
-        result = self.connection.execute(
-            update(calls)
-            .where(calls.c.call_sid == call_sid)
-            .values(status=status, duration_seconds=duration, ended_at=now(), updated_at=now())
-        )
-        return bool(result.rowcount)
+        """Record a call's end; False when its start was not recorded yet (counts are written behind the calls,
+        ivr/store/counts.py, perhaps by another process), and then its record is made here."""
+        stamp = now()
+        ended = {"status": status, "duration_seconds": duration, "ended_at": stamp, "updated_at": stamp}
+        result = self.connection.execute(update(calls).where(calls.c.call_sid == call_sid).values(**ended))
+        if result.rowcount:
+            return True
+        self._insert_once(calls, call_sid=call_sid, created_at=stamp, **ended)
+        return False
 
     def enqueue_text(
         self,
