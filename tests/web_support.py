@@ -13,6 +13,7 @@ from ivr.homes import directory_store
 from ivr.homes.directory import Home
 from ivr.phone_line.callsim import CallSimulator
 from ivr.phone_line.web import EXTENSION, PhoneLine
+from ivr.store.counts import Counts
 from ivr.store.database import Store
 from tests.conftest import ROOT
 
@@ -28,10 +29,15 @@ LANDLINE = "+441522123456"
 HOME = Home(ods="VL15A", name="Lindum House", landlines=(LANDLINE,))
 
 
-def write_counts(app: Flask) -> int:
-    """Write the counts the app's calls noted now, as its own thread would within a second (ivr/store/counts.py)."""
+def counts_of(app: Flask) -> Counts:
+    """What the app's calls counted and has yet to write (ivr/store/counts.py)."""
     line: PhoneLine = app.extensions[EXTENSION]
-    return line.calls.counts.flush()
+    return line.calls.counts
+
+
+def write_counts(app: Flask) -> int:
+    """Write the counts the app's calls noted now, as its own thread would within a second."""
+    return counts_of(app).flush()
 
 
 def add_home(store: Store, home: Home = HOME) -> Home:

@@ -69,21 +69,29 @@ def key_for(char: str) -> str:
 
 
 class InMemoryDirectory:
-    """A directory held in a list: the rehearsal's, and the tests'."""
+    """A directory held in memory, indexed for each look-up: the rehearsal's, the tests', and the phone line's
+    copy of the stored directory (ivr/homes/directory_store.py)."""
 
     def __init__(self, homes: list[Home] | None = None) -> None:
-        self._homes = list(homes or [])
+        self._by_ods = {home.ods: home for home in homes or []}
+        owners: dict[str, list[Home]] = {}
+        by_keys: dict[str, list[Home]] = {}
+        for home in sorted(self._by_ods.values(), key=lambda home: home.ods):
+            for number in set(home.landlines):
+                owners.setdefault(number, []).append(home)
+            by_keys.setdefault(keys_for(home.ods), []).append(home)
+        # A number two homes share (a group's head office) recognises neither: never guess a home.
+        self._by_landline = {number: found[0] for number, found in owners.items() if len(found) == 1}
+        self._by_keys = by_keys
 
     def home(self, ods: str) -> Home | None:
-        return next((home for home in self._homes if home.ods == ods), None)
+        return self._by_ods.get(ods)
 
     def home_for_landline(self, number: str) -> Home | None:
-        # A number two homes share (a group's head office) recognises neither: never guess a home.
-        found = [home for home in self._homes if number in home.landlines]
-        return found[0] if len(found) == 1 else None
+        return self._by_landline.get(number)
 
     def homes_for_keys(self, keys: str) -> list[Home]:
         """Homes whose ODS code, after the V, is typed with these four keys."""
-        return sorted((home for home in self._homes if keys_for(home.ods) == keys), key=lambda home: home.ods)
+        return list(self._by_keys.get(keys, ()))
 
 

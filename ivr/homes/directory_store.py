@@ -7,19 +7,23 @@ Part of the store (SQLAlchemy stays in store.py, outbox.py and here). The phone'
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ivr.homes.directory import Home, keys_for
+from ivr.homes.directory import Home, InMemoryDirectory, keys_for
 from ivr.homes.files import BadRow, HomeRecord, record_from_fields
-from ivr.store.database import Store, care_homes, home_landlines, now
+from ivr.store.database import Store, Transaction, care_homes, home_landlines, now
+from ivr.store.deadline import Deadline
+
+KEPT = "directory"  # its name in the store's memory
 
 
 class StoreDirectory:
-    """The directory the phone uses: each lookup is one small indexed query."""
+    """The directory as stored now: each look-up is one small indexed query."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -48,6 +52,32 @@ class StoreDirectory:
             return _homes(connection, list(codes))
 
 
+class KeptDirectory:
+    """The directory the phone line uses: the whole of it, read once every few seconds per process and kept in
+    memory (ivr/store/kept.py), so a call's look-ups touch no database. A few thousand homes are a few
+    megabytes. A change made in this process is seen at once; one made by another within seconds. Each read
+    is made within the webhook's deadline; if it fails, the directory read before is used."""
+
+    def __init__(self, store: Store, deadline: Deadline) -> None:
+        self.store = store
+        self.deadline = deadline
+
+    def home(self, ods: str) -> Home | None:
+        return self._kept().home(ods)
+
+    def home_for_landline(self, number: str) -> Home | None:
+        return self._kept().home_for_landline(number)
+
+    def homes_for_keys(self, keys: str) -> list[Home]:
+        return self._kept().homes_for_keys(keys)
+
+    def _kept(self) -> InMemoryDirectory:
+        def read() -> InMemoryDirectory:
+            return self.deadline.run(lambda _still_wanted: InMemoryDirectory(homes(self.store)))
+
+        return self.store.kept.get(KEPT, read)
+
+
 def homes(store: Store, *, search: str | None = None, limit: int | None = None) -> list[Home]:
     """Homes by ODS code; `search` matches part of the name, code or postcode, in any case."""
     query = select(care_homes.c.ods).order_by(care_homes.c.ods)
@@ -72,7 +102,7 @@ def count(store: Store) -> int:
 def add(store: Store, home: Home, *, replace: bool = False) -> Literal["added", "changed", "unchanged", "exists"]:
     """Add a home; one transaction. A home already there with other details is left as it is ("exists")
     unless `replace`, which puts this record in its place whole: landlines and a mobile not given are gone."""
-    with store.transaction() as tx:
+    with _changing(store) as tx:
         plan = _plan(tx.connection, [_record(home)], replace_all=True)
         if plan.changed and not replace:
             return "exists"
@@ -108,7 +138,7 @@ def edit(
     The home as it would be is checked whole, as an import checks a row, so an edit cannot leave a home
     that an import would refuse. One transaction; nothing is written when nothing changes.
     """
-    with store.transaction() as tx:
+    with _changing(store) as tx:
         found = _homes(tx.connection, [ods])
         if not found:
             return Edit(home=None, problem=f"no home with ODS code {ods}")
@@ -151,7 +181,7 @@ def by_ref(store: Store, ref: str) -> Home | None:
 
 
 def remove(store: Store, ods: str) -> bool:
-    with store.transaction() as tx:  # the landlines go with it: ON DELETE CASCADE (foreign_keys on SQLite)
+    with _changing(store) as tx:  # the landlines go with it: ON DELETE CASCADE (foreign_keys on SQLite)
         return bool(tx.connection.execute(delete(care_homes).where(care_homes.c.ods == ods)).rowcount)
 
 
@@ -193,7 +223,7 @@ def import_records(
     hand is kept. Homes not in the file are left alone: a national file is not a member list.
     Importing the same file again changes nothing.
     """
-    with store.transaction() as tx:
+    with _changing(store) as tx:
         plan = _plan(tx.connection, records, replace_all=carries_contacts)
         if not dry_run:
             _apply(tx.connection, plan)
@@ -201,6 +231,16 @@ def import_records(
 
 
 # --- internals ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _changing(store: Store) -> Iterator[Transaction]:
+    """A transaction that may change the directory: the copy the phone line keeps is forgotten as it ends."""
+    try:
+        with store.transaction() as tx:
+            yield tx
+    finally:
+        store.kept.forget(KEPT)
 
 
 def _record(home: Home) -> HomeRecord:

@@ -21,7 +21,6 @@ from ivr.engine.state import CallState
 from ivr.engine.turn import Escalate, Input, Milestone, SendSms, TextOutcome, Turn
 from ivr.homes import escalations, notice
 from ivr.homes.directory import Association, Directory, Home
-from ivr.homes.notice import Notice
 from ivr.phone import caller_id, mask
 from ivr.phone_line import twiml
 from ivr.phone_line.tokens import Sealer
@@ -49,12 +48,11 @@ class LineConfig:
 
 
 class GuardedDirectory:
-    """The directory within the deadline: a look-up the database cannot answer in time finds no home, so the
-    call goes on as for a caller we do not know, rather than waiting past Twilio's patience."""
+    """A look-up the database cannot answer finds no home, so the call goes on as for a caller we do not know.
+    (The phone line's directory reads within the deadline, and from memory between reads: KeptDirectory.)"""
 
-    def __init__(self, directory: Directory, deadline: Deadline) -> None:
+    def __init__(self, directory: Directory) -> None:
         self.directory = directory
-        self.deadline = deadline
 
     def home(self, ods: str) -> Home | None:
         return self._look_up(lambda: self.directory.home(ods), None)
@@ -67,28 +65,10 @@ class GuardedDirectory:
 
     def _look_up(self, work: Callable[[], T], otherwise: T) -> T:
         try:
-            return self.deadline.run(lambda _still_wanted: work())
+            return work()
         except StoreError:
             log.exception("a directory look-up failed; the call goes on without it")
             return otherwise
-
-
-class KnownCaller:
-    """The directory for a call's first turn, with the caller's own landline already looked up."""
-
-    def __init__(self, directory: GuardedDirectory, number: str | None, home: Home | None) -> None:
-        self.directory = directory
-        self.number = number
-        self.found = home
-
-    def home(self, ods: str) -> Home | None:
-        return self.directory.home(ods)
-
-    def home_for_landline(self, number: str) -> Home | None:
-        return self.found if number == self.number else self.directory.home_for_landline(number)
-
-    def homes_for_keys(self, keys: str) -> list[Home]:
-        return self.directory.homes_for_keys(keys)
 
 
 class Calls:
@@ -107,7 +87,7 @@ class Calls:
         self.store = store
         self.counts = counts
         self.deadline = deadline or Deadline()
-        self.directory = GuardedDirectory(directory, self.deadline)
+        self.directory = GuardedDirectory(directory)
         self.config = config
         self.sealer = sealer
         self.caller_hash = caller_hash
@@ -115,17 +95,13 @@ class Calls:
     def incoming(self, call_sid: str, caller: str | None) -> str:
         """A call comes in: the greeting and the main menu; the call record and its first milestone counted."""
         number = caller_id(caller)
-
-        def look_up(_still_wanted: Callable[[], bool]) -> tuple[Notice | None, Home | None]:
-            # Both of the call's look-ups in one wait on the database, not one each.
-            return notice.current(self.store), self.directory.directory.home_for_landline(number) if number else None
-
+        # Both from memory, read again every few seconds within the deadline (ivr/store/kept.py).
         try:
-            today, home = self.deadline.run(look_up)
-        except StoreError:  # the call goes on as from a number we do not know, and without a notice
-            log.exception("call %s: the notice and the caller's home could not be looked up", call_sid)
-            today, home = None, None
-        turn, state = flow.start(self.content, KnownCaller(self.directory, number, home), caller=number,
+            today = notice.current(self.store, within=self.deadline)
+        except StoreError:  # the call goes on without a notice
+            log.exception("call %s: the notice could not be read", call_sid)
+            today = None
+        turn, state = flow.start(self.content, self.directory, caller=number,
                                  notice=today.text if today else None, association=self.config.association)  # fmt: skip
 
         log.info("call %s from %s: started, %s", call_sid, mask(number),

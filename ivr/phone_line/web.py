@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from ivr.content.model import Content
 from ivr.engine.turn import Silence
 from ivr.homes.directory import Association, Directory
-from ivr.homes.directory_store import StoreDirectory
+from ivr.homes.directory_store import KeptDirectory
 from ivr.line import Line
 from ivr.phone import mask
 from ivr.phone_line import form as caller_form
@@ -83,8 +83,8 @@ class PhoneLine:
         )
         sealer = Sealer(line.secret_key, line.previous_secret_key)
         deadline = Deadline(settings.database_deadline_seconds)
-        calls = Calls(content, store, directory or StoreDirectory(store), config, sealer, caller_hash, Counts(store),
-                      deadline)  # fmt: skip
+        calls = Calls(content, store, directory or KeptDirectory(store, deadline), config, sealer, caller_hash,
+                      Counts(store), deadline)  # fmt: skip
         return cls(
             calls=calls,
             texts=InboundTexts(content, store, limits, caller_hash, association(settings)),
@@ -297,6 +297,8 @@ def inbound_sms() -> Response:
     line = current_line()
     form = dict(twilio_form())  # read here: the deadline's worker thread has no request of its own
     try:
+        # Not abandoned once the webhook stops waiting: the sender was promised nothing, so a text they asked
+        # for by keyword that the database takes late, as a hang ends, is still what they asked for.
         answer = line.deadline.run(lambda _still_wanted: line.texts.reply(form))
     except StoreError:
         # No reply rather than a 500. A STOP still holds: Twilio itself stops texts to that number, and the

@@ -39,6 +39,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.store.kept import Kept
 from ivr.store.sqlite_file import SqliteFile, file_of
 
 if TYPE_CHECKING:
@@ -269,6 +270,7 @@ class Store:
         # handler (1, 2, 5, 10 ms...), however soon the lock comes free: the webhooks' writes in one process
         # queue here instead, woken as soon as the one before commits. Between processes SQLite still decides.
         self._sqlite_writer = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self.kept = Kept()  # the notice and the directory, between reads (ivr/store/kept.py)
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision of the migration chain."""
