@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 from collections.abc import Iterator
@@ -117,7 +118,7 @@ def access_lines(paths: list[str], access_log_format: str = gunicorn_conf.access
     stream = io.StringIO()
     (handler,) = [h for h in log.access_log.handlers if type(h) is logging.StreamHandler]  # gunicorn's, to stdout
     handler.setStream(stream)
-    gunicorn_conf.post_worker_init(None)  # what each worker does once it has booted
+    listener = gunicorn_conf.worker_logs()  # what each worker does once it has booted
 
     class Request:
         headers = (("HOST", "127.0.0.1:5000"), ("X-CALLER", "07400 123456"))
@@ -132,7 +133,9 @@ def access_lines(paths: list[str], access_log_format: str = gunicorn_conf.access
                        "REMOTE_ADDR": "10.0.3.17"}  # fmt: skip
             log.access(Response, Request, environ, timedelta(microseconds=12_400))
     finally:
-        log.access_log.removeHandler(handler)
+        listener.stop()  # the lines are written by the listener's thread: all of them, by now
+        atexit.unregister(listener.stop)  # stopped once: not again as the test process exits
+        log.access_log.handlers = []
     return stream.getvalue().splitlines()
 
 

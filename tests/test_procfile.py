@@ -80,6 +80,8 @@ def web(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         output = server.communicate(timeout=15)[0].decode()
         assert "Traceback" not in output, output
         assert "1522123456" not in output and "7400123456" not in output, "a phone number reached the log"
+        # Written by the access log's own thread (gunicorn_conf.write_behind), and all of it as the worker exits.
+        assert '"POST /voice HTTP/1.1"' in output, output
 
 
 def test_a_whole_scenario_over_real_gunicorn(web: tuple[str, dict[str, str]]) -> None:
