@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 NATO = {
     "A": "Alpha", "B": "Bravo", "C": "Charlie", "D": "Delta", "E": "Echo", "F": "Foxtrot",
@@ -202,6 +202,44 @@ def ods_from_speech(text: str) -> str | None:
     return code if re.fullmatch(r"V[A-Z0-9]{4}", code) else None
 
 
+class Placeholders(dict[str, str]):
+    """What each placeholder in a prompt is spoken as, each worked out only when a prompt names it.
+
+    For `str.format_map`: a call's turn fills several prompts that name few or none of the caller's
+    details, and working out all of them for each (a mobile's national form, most of all) was a tenth
+    of a turn. `keys` maps a key's name ('next') to its key ('1'); `mobile` is a national number (07...).
+    An unknown name is a KeyError, as with `str.format`.
+    """
+
+    def __init__(
+        self,
+        keys: Mapping[str, str],
+        helpdesk_number: str,
+        *,
+        ods: str | None = None,
+        mailbox: str | None = None,
+        mobile: str | None = None,
+        ticket: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.makers: dict[str, Callable[[], str]] = {
+            **{f"key_{name}": functools.partial(key_name, key) for name, key in keys.items()},
+            "helpdesk": functools.partial(digits_grouped, helpdesk_number),
+            "ods": functools.partial(characters, ods) if ods else str,
+            "mailbox": functools.partial(spelled_address, mailbox) if mailbox else str,
+            "mobile": functools.partial(mobile_grouped, mobile) if mobile else str,
+            "ticket": functools.partial(characters, ticket) if ticket else str,
+        }
+
+    def __missing__(self, name: str) -> str:
+        value = self.makers[name]()
+        self[name] = value
+        return value
+
+    def all(self) -> dict[str, str]:
+        return {name: self[name] for name in self.makers}
+
+
 def placeholder_values(
     keys: Mapping[str, str],
     helpdesk_number: str,
@@ -211,15 +249,9 @@ def placeholder_values(
     mobile: str | None = None,
     ticket: str | None = None,
 ) -> dict[str, str]:
-    """What each placeholder in a prompt is spoken as: `keys` maps a key's name ('next') to its key ('1').
+    """Every placeholder's spoken value at once (Placeholders), for `str.format(**values)`.
 
     Shared by the engine (the caller's own details) and the audio export (example details), so a
-    prompt listened to off the call sounds as it does on it. `mobile` is a national number (07...).
+    prompt listened to off the call sounds as it does on it.
     """
-    values = {f"key_{name}": key_name(key) for name, key in keys.items()}
-    values["helpdesk"] = digits_grouped(helpdesk_number)
-    values["ods"] = characters(ods) if ods else ""
-    values["mailbox"] = spelled_address(mailbox) if mailbox else ""
-    values["mobile"] = mobile_grouped(mobile) if mobile else ""
-    values["ticket"] = characters(ticket) if ticket else ""
-    return values
+    return Placeholders(keys, helpdesk_number, ods=ods, mailbox=mailbox, mobile=mobile, ticket=ticket).all()

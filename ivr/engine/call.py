@@ -92,25 +92,22 @@ class Call(ABC):
         """
         if "{" not in text:
             return text
-        state = self.state
-        values = speech.placeholder_values(
-            self.content.keys.step_keys(),
-            self.content.meta.helpdesk_number,
-            ods=state.ods,
-            mailbox=state.mailbox_address(),
-            mobile=national_digits(state.mobile) if state.mobile else None,
-            ticket=state.ticket,
-        )
-        phrases = self.content.phrases
+        state, content, phrases = self.state, self.content, self.content.phrases
+        values = speech.Placeholders(content.keys.step_keys(), content.meta.helpdesk_number, ods=state.ods,
+                                     mailbox=state.mailbox_address(), ticket=state.ticket)  # fmt: skip
         # The content checks allow these only where they are known; empty beats a crash on a call.
-        values["mobile_end"] = speech.characters(state.home_mobile[-3:]) if state.home_mobile else ""
-        values |= association_values(self.content, self.association)
-        values["callback"] = speech.mobile_grouped(national_digits(state.callback)) if state.callback else ""
-        values["reason"] = reason_words(self.content, state.reason) if state.reason else ""
-        values["candidate"] = (
-            speech.nato(state.candidates[0], phrases.nato_letter, phrases.nato_digit) if state.candidates else ""
-        )
-        filled = text.format(**(values | extra))
+        values.makers |= {
+            "mobile": lambda: speech.mobile_grouped(national_digits(state.mobile)) if state.mobile else "",
+            "mobile_end": lambda: speech.characters(state.home_mobile[-3:]) if state.home_mobile else "",
+            "association": lambda: association_values(content, self.association)["association"],
+            "association_contact": lambda: association_values(content, self.association)["association_contact"],
+            "callback": lambda: speech.mobile_grouped(national_digits(state.callback)) if state.callback else "",
+            "reason": lambda: reason_words(content, state.reason) if state.reason else "",
+            "candidate": lambda: (speech.nato(state.candidates[0], phrases.nato_letter, phrases.nato_digit)
+                                  if state.candidates else ""),
+        }  # fmt: skip
+        values.update(extra)  # given as they are: never worked out, nor read as templates
+        filled = text.format_map(values)
         # A contact sentence left empty (no phone or email set) must not leave a gap or a trailing space.
         return re.sub(" {2,}", " ", filled).strip() if "{association_contact}" in text else filled
 
