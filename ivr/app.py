@@ -54,12 +54,6 @@ def create_app(
     # Flask reads any body it is sent unless told a limit: Twilio's webhooks are a few kilobytes, so a
     # larger body is refused (413) before it is read, signed or not.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    # Behind the platform's router, the hops to trust for scheme and host (IVR_TRUSTED_PROXIES, 1 by default).
-    hops = settings.trusted_proxies
-    if hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
-        )
     app.extensions[STORE] = store
     # A deadline and breaker of its own, on two threads: a probe of a hung database answers in time and
     # cannot take the webhooks' threads, nor open their breaker.
@@ -70,6 +64,13 @@ def create_app(
     if settings.console:
         console.install(app, line=line, store=store, content=content, limits=text_limits(settings),
                         association=association(settings), companion_number=settings.companion_number)
+    # Behind the platform's router, the hops to trust for scheme and host (IVR_TRUSTED_PROXIES, 1 by default).
+    # Outermost, so that the phone line's turns, answered before Flask, see the public scheme and host too.
+    hops = settings.trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     return app
 
 

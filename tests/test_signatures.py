@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
 from ivr.content.model import Content
 from ivr.phone_line.signature import Signatures
-from ivr.phone_line.web import public_url
+from ivr.phone_line.twilio_request import public_url
 from ivr.settings import Settings
 from ivr.store.database import Store
 from tests.web_support import REAL_LINE, assert_valid_twiml, sign
@@ -33,7 +33,7 @@ def test_twilios_published_example_validates_as_the_app_rebuilds_the_url() -> No
     app = Flask(__name__)
     with app.test_request_context("/myapp.php?foo=1&bar=2", method="POST", data=EXAMPLE_PARAMS,
                                   base_url="http://internal:8000"):  # fmt: skip
-        url = public_url("https://mycompany.com")
+        url = public_url(request, "https://mycompany.com")
         assert url == EXAMPLE_URL
         assert RequestValidator(EXAMPLE_TOKEN).validate(url, EXAMPLE_PARAMS, EXAMPLE_SIGNATURE)
         assert not RequestValidator(EXAMPLE_TOKEN).validate(url, {**EXAMPLE_PARAMS, "Digits": "9"}, EXAMPLE_SIGNATURE)
@@ -89,18 +89,22 @@ def test_a_quote_and_plus_in_the_query_validate_behind_public_base_url(tmp_path:
     assert sign(decoded, PARAMS) != sign(url, PARAMS)
 
 
-def test_a_proxied_https_request_validates_with_one_trusted_hop(tmp_path: Path, content: Content) -> None:
+@pytest.mark.parametrize("path", ["/voice", "/voice/turn/AbC", "/voice/turn/AbC/silence"])
+def test_a_proxied_https_request_validates_with_one_trusted_hop(tmp_path: Path, content: Content, path: str) -> None:
+    """The first request under Flask, and the turns answered before it (fast_turns.py), read the proxy alike."""
     client = _app(tmp_path, content).test_client()
-    url = "https://companion.example.org/voice"
+    url = f"https://companion.example.org{path}"
     headers = {
         "X-Twilio-Signature": sign(url, PARAMS),
         "X-Forwarded-Proto": "https",
         "X-Forwarded-Host": "companion.example.org",
         "X-Forwarded-For": "54.172.60.1",
     }
-    assert client.post("/voice", data=PARAMS, headers=headers).status_code == 200
+    reply = client.post(path, data=PARAMS, headers=headers)
+    assert reply.status_code == 200
+    assert_valid_twiml(reply.get_data(as_text=True))
     # Without the proxy's headers the same signature is for another URL.
-    assert client.post("/voice", data=PARAMS, headers={"X-Twilio-Signature": sign(url, PARAMS)}).status_code == 403
+    assert client.post(path, data=PARAMS, headers={"X-Twilio-Signature": sign(url, PARAMS)}).status_code == 403
 
 
 # --- the app's own check (ivr/phone_line/signature.py) accepts exactly what the SDK's validator accepts ---

@@ -14,14 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr.content.model import Content
-from ivr.engine.turn import Silence
 from ivr.homes.directory import Association, Directory
 from ivr.homes.directory_store import KeptDirectory
 from ivr.line import Line
@@ -29,8 +27,10 @@ from ivr.phone import mask
 from ivr.phone_line import form as caller_form
 from ivr.phone_line import twiml
 from ivr.phone_line.calls import Calls, LineConfig
+from ivr.phone_line.fast_turns import FastTurns
 from ivr.phone_line.signature import Signatures
 from ivr.phone_line.tokens import Sealer, derive_key
+from ivr.phone_line.twilio_request import call_sid, parameters, signed
 from ivr.settings import ConfigurationError, Settings
 from ivr.store.counts import Counts
 from ivr.store.database import Store, StoreError
@@ -42,8 +42,6 @@ from ivr.texts.inbound import InboundTexts
 log = logging.getLogger("ivr.phone_line.web")
 TWIML = "text/xml"
 EXTENSION = "ivr.phone_line"
-FORM = "ivr.twilio_form"  # where a request's parsed parameters are kept, in its WSGI environ
-MAX_FIELDS = 200  # Twilio sends a few dozen; past this, no form of Twilio's (a ValueError, so a 403)
 # Everything Twilio calls lives under these: any path or method there is Twilio's or no one's.
 TWILIO_PREFIXES = ("/voice", "/sms")
 
@@ -103,6 +101,8 @@ class PhoneLine:
         # On the app, not the blueprint: a blueprint's hooks never see a path it has no route for.
         app.before_request(twilio_paths_only)
         app.register_blueprint(phone_line)
+        # A call's turns, all but one of its requests, are answered before Flask (fast_turns.py).
+        app.wsgi_app = FastTurns(app.wsgi_app, self, app.config.get("MAX_CONTENT_LENGTH"))  # type: ignore[method-assign]
 
 
 # Callers' numbers are counted for the caps under a key of their own, derived from IVR_SECRET_KEY.
@@ -177,25 +177,10 @@ def signature_refusal() -> Response | None:
     if g.get("twilio_signed"):
         return None
     line = current_line()
-    if line.validate_signature:
-        signature = request.headers.get("X-Twilio-Signature")
-        # An unsigned request is refused before its body is read; a signed one's body is read within
-        # the app's MAX_CONTENT_LENGTH (413 past it), since the parameters are part of what is signed.
-        valid = signature is not None and _signed(line, signature)
-        if not valid:
-            log.warning("refused %s %s from %s: %s Twilio signature", caller_form.logged(request.method),
-                        caller_form.logged(request.path), caller_form.logged(request.remote_addr),
-                        "no" if signature is None else "a wrong")  # fmt: skip
-            return Response(status=403)
+    if line.validate_signature and not signed(request, line.signatures, line.public_base_url):
+        return Response(status=403)
     g.twilio_signed = True
     return None
-
-
-def _signed(line: PhoneLine, signature: str) -> bool:
-    try:
-        return line.signatures.valid(public_url(line.public_base_url), twilio_form(), signature)
-    except (TypeError, ValueError):  # a malformed URL or parameter: nothing Twilio signed
-        return False
 
 
 def always_twiml(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -221,23 +206,7 @@ phone_line = Blueprint("phone_line", __name__)
 @always_twiml
 def incoming() -> Response:
     form = twilio_form()
-    return _twiml(current_line().calls.incoming(_call_sid(form), form.get("From")))
-
-
-@phone_line.post("/voice/turn/<token>")
-@twilio_only
-@always_twiml
-def answer(token: str) -> Response:
-    form = twilio_form()
-    return _twiml(current_line().calls.turn(_call_sid(form), form.get("From"), token, caller_form.caller_input(form)))
-
-
-@phone_line.post("/voice/turn/<token>/silence")
-@twilio_only
-@always_twiml
-def silence(token: str) -> Response:
-    form = twilio_form()
-    return _twiml(current_line().calls.turn(_call_sid(form), form.get("From"), token, Silence()))
+    return _twiml(current_line().calls.incoming(call_sid(form), form.get("From")))
 
 
 @phone_line.post("/voice/dialled/<token>")
@@ -247,7 +216,7 @@ def dialled(token: str) -> Response:
     """Twilio's <Dial action>: the helpdesk call a put-through made has ended (busy, unanswered, or over)."""
     form = twilio_form()
     status, call_status = form.get("DialCallStatus"), form.get("CallStatus")
-    return _twiml(current_line().calls.dialled(_call_sid(form), form.get("From"), token,
+    return _twiml(current_line().calls.dialled(call_sid(form), form.get("From"), token,
                                                status[:32] if status else None, call_status))  # fmt: skip
 
 
@@ -257,7 +226,7 @@ def status() -> Response:
     form = twilio_form()
     duration = caller_form.duration(form.get("CallDuration"))
     try:
-        known = current_line().calls.ended(_call_sid(form), form.get("CallStatus", "unknown")[:32], duration)
+        known = current_line().calls.ended(call_sid(form), form.get("CallStatus", "unknown")[:32], duration)
     except (StoreError, ValueError):  # Twilio does not call again: say it in the log, never answer 500
         log.exception("the end of call %s could not be recorded", caller_form.logged(form.get("CallSid")))
         return Response(status=204)
@@ -320,49 +289,8 @@ def http_error(error: HTTPException) -> Response | HTTPException:
 
 
 def twilio_form() -> Mapping[str, str]:
-    """The webhook's parameters, parsed once a request: the first value of each name, as signed.
-
-    Twilio posts a short urlencoded form. Werkzeug's general form parser (streams, multipart, a MultiDict)
-    took about 0.1 ms a request for it, as long as everything else a turn does together; the standard
-    library's parser takes a third of that. The body is still read within the app's MAX_CONTENT_LENGTH
-    (413 past it), and any other content type is an empty form, which no signature matches.
-    """
-    form: dict[str, str] | None = request.environ.get(FORM)
-    if form is None:
-        form = {}
-        if request.mimetype == "application/x-www-form-urlencoded":
-            body = request.get_data(cache=True).decode("utf-8", "replace")
-            for name, value in parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS):
-                form.setdefault(name, value)
-        request.environ[FORM] = form
-    return form
-
-
-def _call_sid(form: Any) -> str:
-    sid = str(form.get("CallSid", "")).strip()
-    if not sid or len(sid) > 64 or not sid.isprintable():  # it goes into log lines
-        raise ValueError("a voice request without a usable CallSid")
-    return sid
+    return parameters(request)
 
 
 def _twiml(body: str) -> Response:
     return Response(body, mimetype=TWIML)
-
-
-def public_url(base: str | None) -> str:
-    """The URL Twilio signed: the public address it called, with the path and query as sent.
-
-    Werkzeug's request.url decodes escapes such as %27, which changes the signed string,
-    so the URL is rebuilt from the raw request line.
-    """
-    environ = request.environ
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw and raw.startswith(("http://", "https://")):  # an absolute-form request line
-        parts = urlsplit(raw)
-        raw = parts.path + (f"?{parts.query}" if parts.query else "")
-    if not raw:
-        query = environ.get("QUERY_STRING", "")
-        raw = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) + (f"?{query}" if query else "")
-    if base:
-        return base + raw
-    return f"{request.scheme}://{request.host}{raw}"
