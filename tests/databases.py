@@ -40,7 +40,7 @@ def open_store(url: str) -> Iterator[Store]:
     try:
         yield store
     finally:
-        store.engine.dispose()
+        store.close()
 
 
 @pytest.fixture()

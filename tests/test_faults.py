@@ -35,7 +35,7 @@ def client(sqlite_file: Path, content: Content) -> Iterator[FlaskClient]:
     store.upgrade()
     add_home(store)
     yield create_app(settings, content=content, store=store).test_client()
-    store.engine.dispose()
+    store.close()
 
 
 @contextmanager
@@ -213,4 +213,4 @@ def test_an_outbox_row_is_never_written_by_abandoned_work(tmp_path: Path) -> Non
     time.sleep(0.6)
     with store.transaction() as tx:
         assert tx.rows(outbox) == []
-    store.engine.dispose()
+    store.close()

@@ -56,7 +56,7 @@ def store(cluster: Cluster) -> Iterator[Store]:
     store.upgrade()
     add_home(store)
     yield store
-    store.engine.dispose()
+    store.close()
 
 
 @pytest.fixture()

@@ -21,7 +21,7 @@ from tests.web_support import REAL_LINE
 def store(database_url: str) -> Iterator[Store]:
     store = Store(database_url)
     yield store
-    store.engine.dispose()
+    store.close()
 
 
 def client_for(store: Store, content: Content) -> FlaskClient:

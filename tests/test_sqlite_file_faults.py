@@ -34,7 +34,7 @@ def store(folder: Path) -> Iterator[Store]:
     store.upgrade()
     add_home(store)
     yield store
-    store.engine.dispose()
+    store.close()
 
 
 @pytest.fixture()
@@ -155,4 +155,4 @@ def test_a_missing_file_is_never_created_by_the_app(tmp_path: Path, content: Con
         assert reply.status_code == 503 and reply.get_data(as_text=True) == "not ready: database unreachable\n"
         assert not path.exists()
     finally:
-        store.engine.dispose()
+        store.close()

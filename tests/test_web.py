@@ -332,7 +332,7 @@ def test_status_callback_records_the_end(client: FlaskClient, store: Store) -> N
 def test_health_and_readiness(client: FlaskClient, store: Store) -> None:
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
-    store.engine.dispose()
+    store.close()
     broken = Store("sqlite:////nonexistent/dir/ivr.sqlite3")
     assert not broken.ping()
 

@@ -57,6 +57,7 @@ class Counts:
         self._thread: threading.Thread | None = None
         self._at_exit = False
         self._dropped = 0
+        store.when_closed(self.close)
 
     def call_started(self, call_sid: str) -> None:
         self._note(CallStarted(call_sid, now()))

@@ -8,7 +8,7 @@ Alembic chain in ivr/store/migrations (`ivr db upgrade`); the tables here descri
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -271,6 +271,17 @@ class Store:
         # queue here instead, woken as soon as the one before commits. Between processes SQLite still decides.
         self._sqlite_writer = threading.RLock() if self.engine.dialect.name == "sqlite" else None
         self.kept = Kept()  # the notice and the directory, between reads (ivr/store/kept.py)
+        self._closing: list[Callable[[], None]] = []
+
+    def when_closed(self, action: Callable[[], None]) -> None:
+        """`action` is to be done before the store closes: what works on it in the background stops."""
+        self._closing.append(action)
+
+    def close(self) -> None:
+        """Stop what works on the store in the background (counts are written first), then close its connections."""
+        for action in self._closing:
+            action()
+        self.engine.dispose()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision of the migration chain."""
