@@ -19,6 +19,9 @@ PHONE = re.compile(r"(?<![\w+-])(?:%2B|\+|44|0)\d(?:[ ]?\d){7,13}(?![\w-])")
 # a whole national number: UK numbers have 9 or 10 digits after the 0 or +44.
 MIN_NATIONAL_DIGITS = 9
 DECIMAL = re.compile(r"\d*\.\d+")  # "0.123456789 s" is a duration, not a number written with dots
+# Twilio's ids (a call's CallSid, a text's MessageSid...): two capitals and 32 hex digits, in many log lines.
+# Never a phone number, so the matcher is not run over them: they held most lines' digits, and it is not cheap.
+TWILIO_SID = re.compile(r"(\b[A-Z]{2}[0-9a-f]{32}\b)")
 # An ODS code of a care home: V and four capital letters or digits, as a word of its own.
 ODS = re.compile(r"\bV[A-Z0-9]{4}\b")
 # A home's shared mailbox holds its ODS code in lower case: care.vl15a@nhs.net.
@@ -30,7 +33,12 @@ def scrub(text: str) -> str:
 
 
 def _written_numbers(text: str) -> str:
-    """The second pass: numbers however they are written, found by phonenumbers (region GB)."""
+    """The second pass: numbers however they are written, found by phonenumbers (region GB), around any SIDs."""
+    pieces = TWILIO_SID.split(text)  # the text, then each SID and the text after it
+    return "".join(piece if index % 2 else _numbers_in(piece) for index, piece in enumerate(pieces))
+
+
+def _numbers_in(text: str) -> str:
     if sum(char.isdigit() for char in text) < MIN_NATIONAL_DIGITS:
         return text  # most lines: nothing long enough to be a number, and the matcher is not cheap
     pieces, done = [], 0

@@ -222,8 +222,8 @@ class Placeholders(dict[str, str]):
         ticket: str | None = None,
     ) -> None:
         super().__init__()
+        self.named_keys = keys
         self.makers: dict[str, Callable[[], str]] = {
-            **{f"key_{name}": functools.partial(key_name, key) for name, key in keys.items()},
             "helpdesk": functools.partial(digits_grouped, helpdesk_number),
             "ods": functools.partial(characters, ods) if ods else str,
             "mailbox": functools.partial(spelled_address, mailbox) if mailbox else str,
@@ -232,12 +232,15 @@ class Placeholders(dict[str, str]):
         }
 
     def __missing__(self, name: str) -> str:
-        value = self.makers[name]()
+        if name.startswith("key_") and name[4:] in self.named_keys:  # {key_next}: the name of the key for "next"
+            value = key_name(self.named_keys[name[4:]])
+        else:
+            value = self.makers[name]()
         self[name] = value
         return value
 
     def all(self) -> dict[str, str]:
-        return {name: self[name] for name in self.makers}
+        return {name: self[name] for name in (*(f"key_{name}" for name in self.named_keys), *self.makers)}
 
 
 def placeholder_values(

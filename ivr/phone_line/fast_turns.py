@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from ivr.engine.turn import Silence
 from ivr.phone_line import form as caller_form
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ivr.phone_line.web")
 PREFIX = "/voice/turn/"
-TWIML = "text/xml"
+# What a turn answers with: the status line, the headers and the body, as WSGI wants them.
+Answer = tuple[str, list[tuple[str, str]], bytes]
 
 
 class FastTurns:
@@ -41,22 +42,25 @@ class FastTurns:
         if environ.get("REQUEST_METHOD") == "POST" and path.startswith(PREFIX):
             token, _, rest = path[len(PREFIX) :].partition("/")
             if token and rest in ("", "silence"):
-                return self.turn(environ, token, silent=rest == "silence")(environ, start_response)
+                status, headers, body = self.turn(environ, token, silent=rest == "silence")
+                start_response(status, headers)
+                return [body]
         return self.app(environ, start_response)
 
-    def turn(self, environ: WSGIEnvironment, token: str, *, silent: bool) -> Response:
+    def turn(self, environ: WSGIEnvironment, token: str, *, silent: bool) -> Answer:
         request = Request(environ)
         request.max_content_length = self.max_body  # 413 past it, as Flask's MAX_CONTENT_LENGTH
         line = self.line
         line.deadline.begin_request()  # one deadline for the whole request, as Flask's hook gives the others
         try:
             if line.validate_signature and not signed(request, line.signatures, line.public_base_url):
-                return Response(status=403)
+                return "403 FORBIDDEN", [("Content-Length", "0")], b""
             form = parameters(request)
             given = Silence() if silent else caller_form.caller_input(form)
             body = line.calls.turn(call_sid(form), form.get("From"), token, given)
         except HTTPException as error:  # the body too large to read: refused, as Flask refuses it
-            return error.get_response(environ)
+            refusal = error.get_response(environ)
+            return refusal.status, refusal.headers.to_wsgi_list(), refusal.get_data()
         except Exception:
             form = environ.get(FORM) or {}  # as far as it was parsed: the failure may have been the parsing
             log.exception("webhook %s failed for call %s", caller_form.logged(request.path),
@@ -64,4 +68,9 @@ class FastTurns:
             body = line.calls.trouble()
         finally:
             line.deadline.end_request()
-        return Response(body, mimetype=TWIML)
+        return _twiml(body)
+
+
+def _twiml(body: str) -> Answer:
+    data = body.encode()
+    return "200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))], data
