@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ivr.content.model import Content
 from ivr.engine import flow
-from ivr.engine.turn import Ask, Digits, Hangup, Pause, Say, Turn
+from ivr.engine.turn import Ask, Dial, Digits, Hangup, Pause, Say, Turn
 from ivr.homes.directory import InMemoryDirectory
 from ivr.phone_line import twiml
 from ivr.phone_line.twiml import TwilioVoice, Urls
@@ -43,14 +45,37 @@ def test_a_template_keeps_no_call_s_urls() -> None:
 
 
 
-def test_a_turn_that_may_say_a_caller_s_details_is_never_kept_in_the_cache() -> None:
-    heard = "I heard oh seven four oh oh, one two three, four five six."
+def test_a_caller_s_own_words_are_never_kept_in_the_cache() -> None:
+    """The template of a turn with a personal Say keeps a stand-in for its words, put in for each call."""
+    heard = "I heard oh seven four oh oh, one two three, four five six & <that> is all."
     twiml._template.cache_clear()
-    body = twiml.render((Say(heard, personal=True), Ask("key", 7)), URLS[0], TwilioVoice())
-    assert "one two three" in body
-    assert twiml._template.cache_info().currsize == 0
-    twiml.render((Say(heard), Ask("key", 7)), URLS[0], TwilioVoice())  # unmarked, it is kept: the check can fail
-    assert twiml._template.cache_info().currsize == 1
+    turn = (Say("Thank you.", slow=True), Say(heard, personal=True), Say(heard, personal=True, slow=True),
+            Ask("key", 7))  # fmt: skip
+    for voice in (TwilioVoice(), TwilioVoice(name="Polly.Emma-Neural", slow_rate="70%")):
+        for urls in URLS + URLS:  # the second time round, from the cache
+            body = twiml.render(turn, urls, voice)
+            assert body == twiml._render(turn, urls, voice)
+            assert body.count("one two three") == 2 and twiml.SAID not in body
+            assert_valid_twiml(body)
+    size = twiml._template.cache_info().currsize
+    kept = [twiml._template(*key) for key in _cached_turns(turn)]
+    assert twiml._template.cache_info().currsize == size == 2  # the two voices' templates, and no others
+    assert not any("one two three" in template for template in kept)
+
+
+def _cached_turns(turn: Turn) -> list[tuple[Turn, TwilioVoice]]:
+    """The keys under which `turn`'s templates were kept: its personal words stood in for, numbered in order."""
+    personal = iter(range(len(turn)))
+    shape = tuple(replace(step, text=f"{twiml.SAID}{next(personal)}:") if isinstance(step, Say) and step.personal
+                  else step for step in turn)  # fmt: skip
+    return [(shape, voice) for voice in (TwilioVoice(), TwilioVoice(name="Polly.Emma-Neural", slow_rate="70%"))]
+
+
+def test_a_turn_that_dials_is_never_kept_in_the_cache() -> None:
+    twiml._template.cache_clear()
+    urls = Urls("/voice/turn/AQx9", "/voice/turn/AQx9/silence", dialled="/voice/dialled/AQx9", caller="+441522123456")
+    body = twiml.render((Say("Putting you through."), Dial("+443332001133", 30, 14_400)), urls, TwilioVoice())
+    assert "+441522123456" in body and twiml._template.cache_info().currsize == 0
 
 
 def test_the_engine_marks_what_it_fills_from_the_caller_s_own_details(content: Content) -> None:
