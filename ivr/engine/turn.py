@@ -19,7 +19,7 @@ class Say:
     # Whose voice: the companion's, or the helpdesk's in a role-play (a second voice on each front-end).
     voice: Literal["companion", "helpdesk"] = "companion"
     # It says something of the caller's own (their code, mailbox, a number or ticket they keyed): the
-    # phone line never keeps such words beyond the turn (its rendered TwiML is not cached).
+    # phone line never keeps such words beyond the turn (its cached TwiML holds a stand-in for them).
     personal: bool = False
 
 
