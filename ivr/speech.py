@@ -207,8 +207,10 @@ class Placeholders(dict[str, str]):
 
     For `str.format_map`: a call's turn fills several prompts that name few or none of the caller's
     details, and working out all of them for each (a mobile's national form, most of all) was a tenth
-    of a turn. `keys` maps a key's name ('next') to its key ('1'); `mobile` is a national number (07...).
-    An unknown name is a KeyError, as with `str.format`.
+    of a turn; `all()` gives every one at once, for `str.format(**values)`. Shared by the engine (the
+    caller's own details) and the audio export and checks (example details), so a prompt listened to
+    off the call sounds as it does on it. `keys` maps a key's name ('next') to its key ('1'); `mobile`
+    is a national number (07...). An unknown name is a KeyError, as with `str.format`.
     """
 
     def __init__(
@@ -241,20 +243,3 @@ class Placeholders(dict[str, str]):
 
     def all(self) -> dict[str, str]:
         return {name: self[name] for name in (*(f"key_{name}" for name in self.named_keys), *self.makers)}
-
-
-def placeholder_values(
-    keys: Mapping[str, str],
-    helpdesk_number: str,
-    *,
-    ods: str | None = None,
-    mailbox: str | None = None,
-    mobile: str | None = None,
-    ticket: str | None = None,
-) -> dict[str, str]:
-    """Every placeholder's spoken value at once (Placeholders), for `str.format(**values)`.
-
-    Shared by the engine (the caller's own details) and the audio export (example details), so a
-    prompt listened to off the call sounds as it does on it.
-    """
-    return Placeholders(keys, helpdesk_number, ods=ods, mailbox=mailbox, mobile=mobile, ticket=ticket).all()

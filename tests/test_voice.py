@@ -25,7 +25,7 @@ def test_real_prompts_become_wavs_of_plausible_length(content: Content, tmp_path
     welcome = content.nodes["welcome"]
     goodbye = content.nodes["goodbye"]
     assert isinstance(welcome, Message) and isinstance(goodbye, Message)
-    values = speech.placeholder_values(content.keys.step_keys(), content.meta.helpdesk_number)
+    values = speech.Placeholders(content.keys.step_keys(), content.meta.helpdesk_number).all()
     with Synthesizer(tmp_path, timeout=20) as synthesizer:
         for text in (welcome.say.format(**values), goodbye.say.format(**values)):
             path = synthesizer.render(text, VOICE)

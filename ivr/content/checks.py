@@ -431,10 +431,10 @@ def example_values(content: Content) -> dict[str, str]:
     phrases = content.phrases
     mailbox = speech.mailbox_address(EXAMPLE_ODS)
     nato = speech.nato(EXAMPLE_ODS, phrases.nato_letter, phrases.nato_digit)
-    values = speech.placeholder_values(
+    values = speech.Placeholders(
         content.keys.step_keys(), content.meta.helpdesk_number, ods=EXAMPLE_ODS, mailbox=mailbox,
         mobile="07400123456", ticket="123456",
-    )  # fmt: skip
+    ).all()  # fmt: skip
     reasons = (phrases.reason_refused, phrases.reason_leaver, phrases.reason_other)
     # The association's contact as a call says it, each part its own sentence (see engine.call).
     contact = " ".join([

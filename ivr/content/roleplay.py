@@ -65,10 +65,10 @@ def script(content: Content, number: int, caller: Caller | None = None, *, keyed
     node = scenario(content, number)
     caller = caller or Caller()
     phrases = content.phrases
-    values = speech.placeholder_values(
+    values = speech.Placeholders(
         content.keys.step_keys(), content.meta.helpdesk_number, ods=caller.ods,
         mailbox=caller.mailbox or (speech.mailbox_address(caller.ods) if caller.ods else None),
-    )  # fmt: skip
+    ).all()  # fmt: skip
     values["home"] = caller.home or ""
     your_turn = phrases.roleplay_your_turn if keyed else phrases.roleplay_your_turn_timed
     beats: list[Beat] = [Cue("companion", phrases.roleplay_intro.format(**values)), Cue("companion", node.title)]

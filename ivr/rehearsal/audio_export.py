@@ -48,14 +48,14 @@ def prompts(
 
     `association` is the care association as configured, so its name and contact are heard as on a call.
     """
-    values = speech.placeholder_values(
+    values = speech.Placeholders(
         content.keys.step_keys(),
         content.meta.helpdesk_number,
         ods=ods,
         mailbox=speech.mailbox_address(ods),
         mobile=EXAMPLE_MOBILE,
         ticket="123456",
-    )
+    ).all()
     phrases = content.phrases
     values |= {
         "mobile_end": speech.characters(EXAMPLE_MOBILE[-3:]),
