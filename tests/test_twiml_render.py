@@ -8,7 +8,7 @@ import pytest
 
 from ivr.content.model import Content
 from ivr.engine import flow
-from ivr.engine.turn import Ask, Dial, Digits, Hangup, Pause, Say, Turn
+from ivr.engine.turn import Ask, Dial, Digits, Hangup, Pause, Say, SendSms, Turn
 from ivr.homes.directory import InMemoryDirectory
 from ivr.phone_line import twiml
 from ivr.phone_line.twiml import TwilioVoice, Urls
@@ -69,6 +69,16 @@ def _cached_turns(turn: Turn) -> list[tuple[Turn, TwilioVoice]]:
     shape = tuple(replace(step, text=f"{twiml.SAID}{next(personal)}:") if isinstance(step, Say) and step.personal
                   else step for step in turn)  # fmt: skip
     return [(shape, voice) for voice in (TwilioVoice(), TwilioVoice(name="Polly.Emma-Neural", slow_rate="70%"))]
+
+
+def test_what_a_turn_writes_is_no_part_of_its_template_s_key() -> None:
+    """A text's mobile, an escalation's callback: never rendered, so never kept with the template."""
+    twiml._template.cache_clear()
+    said = (Say("The text is on its way."), Ask("key", 7))
+    texted = (SendSms("checklist", to="+447400123456", ods="VL15A", confirmation="On its way to 07400 123456."),
+              *said)  # fmt: skip
+    assert twiml.render(texted, URLS[0], TwilioVoice()) == twiml.render(said, URLS[0], TwilioVoice())
+    assert twiml._template.cache_info().currsize == 1  # one template, under the words alone
 
 
 def test_a_turn_that_dials_is_never_kept_in_the_cache() -> None:

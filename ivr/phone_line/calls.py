@@ -1,10 +1,12 @@
-"""One turn of a call as one unit of work, with no Flask in it: web.py parses the form and checks the
-signature, this does the rest and returns the TwiML to send.
+"""One turn of a call as one unit of work, with no Flask in it: the webhooks (fast_turns.py for a call's
+turns, web.py for the rest) parse the form and check the signature, this does the rest and returns the
+TwiML to send.
 
-A turn opens the state sealed in its URL, runs the pure engine, writes what the turn asked for
-(texts, an escalation, milestones) in one short transaction, lets the engine word how that went,
-and seals the next state into the next URLs. A plain menu or step turn touches no database; only
-look-ups the engine needs (the directory, the notice at the start) and those writes do.
+A turn opens the state sealed in its URL, runs the pure engine, writes what the turn asked for (texts,
+an escalation) in one short transaction, lets the engine word how that went, and seals the next state
+into the next URLs. What it counts (milestones) is noted for ivr/store/counts.py to write behind it. A
+plain menu or step turn touches no database, nor does a call's first request: the notice and the
+directory are read from memory (ivr/store/kept.py); only the texts and escalations are written here.
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ class FastTurns:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") == "POST" and path.startswith(PREFIX):
-            token, _, rest = path[len(PREFIX) :].partition("/")
-            if token and rest in ("", "silence"):
+            token, slash, rest = path[len(PREFIX) :].partition("/")
+            if token and (rest == "silence" or not slash):
                 status, headers, body = self.turn(environ, token, silent=rest == "silence")
                 start_response(status, headers)
                 return [body]
@@ -54,7 +54,7 @@ class FastTurns:
         line.deadline.begin_request()  # one deadline for the whole request, as Flask's hook gives the others
         try:
             if line.validate_signature and not signed(request, line.signatures, line.public_base_url):
-                return "403 FORBIDDEN", [("Content-Length", "0")], b""
+                return "403 FORBIDDEN", [("Content-Type", "text/plain"), ("Content-Length", "0")], b""
             form = parameters(request)
             given = Silence() if silent else caller_form.caller_input(form)
             body = line.calls.turn(call_sid(form), form.get("From"), token, given)

@@ -58,6 +58,8 @@ def render(turn: Turn, urls: Urls, voice: TwilioVoice) -> str:
     said: list[str] = []
     shape: list[Instruction] = []
     for step in turn:
+        if isinstance(step, SendSms | Escalate | Milestone):
+            continue  # never rendered, and a text's or an escalation's holds a number: no part of the key
         if isinstance(step, Say) and step.personal:
             shape.append(replace(step, text=f"{SAID}{len(said)}:"))
             said.append(step.text)
@@ -78,7 +80,7 @@ def _xml_text(text: str, quote: bool = False) -> str:
     return text
 
 
-# Bounded, and only ever holding the content's own words (see render's `personal`).
+# Bounded, and only ever holding the content's own words: render leaves out what a caller gave.
 @lru_cache(maxsize=1024)
 def _template(turn: Turn, voice: TwilioVoice) -> str:
     return _render(turn, Urls(action=ACTION, silence=SILENCE), voice)

@@ -1,10 +1,11 @@
 """The Twilio webhooks as a blueprint: the routes, the signature check, and answers that are always TwiML.
 
 Twilio calls POST /voice when a call comes in, then the <Gather action> or <Redirect> URL of
-each turn, which carries the call's state sealed in a token (tokens.py). A turn's work is
-calls.py's, with no Flask in it: this module only parses the form, checks the signature and
-wraps the body in a response. A request Twilio retries carries the same token and input, so it
-gets the same body, and its side effects are kept once by their keys.
+each turn, which carries the call's state sealed in a token (tokens.py). The turns themselves are
+answered in front of Flask (fast_turns.py); the rest are routes here. A turn's work is calls.py's,
+with no Flask in it: this module only checks the signature (twilio_request.py) and wraps the body in
+a response. A request Twilio retries carries the same token and input, so it gets the same body, and
+its side effects are kept once by their keys.
 """
 
 from __future__ import annotations

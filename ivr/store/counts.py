@@ -92,9 +92,8 @@ class Counts:
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
-            if thread.is_alive():
-                log.warning("counts not written as the process stopped, the database not answering: %d",
-                            self.waiting())  # fmt: skip
+        if self.waiting():  # the database did not take them in time, or they were counted as it closed
+            log.warning("counts not written as the process stopped: %d", self.waiting())
 
     def _note(self, item: CallStarted | Counted) -> None:
         with self._lock:

@@ -350,13 +350,16 @@ class Transaction:
 
     def end_call(self, call_sid: str, status: str, duration: int | None) -> bool:
         """Record a call's end; False when its start was not recorded yet (counts are written behind the calls,
-        ivr/store/counts.py, perhaps by another process), and then its record is made here."""
+        ivr/store/counts.py, perhaps by another process). Then its record is made here, dated by its end, or
+        ended here if the start is written meanwhile; the start written after finds it there and is dropped."""
         stamp = now()
         ended = {"status": status, "duration_seconds": duration, "ended_at": stamp, "updated_at": stamp}
         result = self.connection.execute(update(calls).where(calls.c.call_sid == call_sid).values(**ended))
         if result.rowcount:
             return True
-        self._insert_once(calls, call_sid=call_sid, created_at=stamp, **ended)
+        statement = (sqlite_insert if self.connection.dialect.name == "sqlite" else postgresql_insert)(calls)
+        self.connection.execute(statement.values(call_sid=call_sid, created_at=stamp, **ended)
+                                .on_conflict_do_update(index_elements=[calls.c.call_sid], set_=ended))  # fmt: skip
         return False
 
     def enqueue_text(

@@ -28,15 +28,17 @@ class Kept:
         self._lock = threading.Lock()
         self._values: dict[str, tuple[float, Any]] = {}  # name: (read at, on time.monotonic; value)
         self._changes: dict[str, int] = {}  # name: how often forgotten, so a read begun before is not kept
+        self._reading: set[str] = set()  # being read again by a thread: the others use the copy meanwhile
 
     def get(self, name: str, read: Callable[[], T]) -> T:
         """The value kept under `name`, read again with `read()` when older than `seconds` or forgotten."""
+        now = time.monotonic()
         with self._lock:
             kept = self._values.get(name)
             changes = self._changes.get(name, 0)
-        now = time.monotonic()
-        if kept is not None and now - kept[0] < self.seconds:
-            return cast(T, kept[1])
+            if kept is not None and (now - kept[0] < self.seconds or name in self._reading):
+                return cast(T, kept[1])  # fresh, or another thread is reading it again: the copy will do
+            self._reading.add(name)
         try:
             value = read()
         except SQLAlchemyError:
@@ -44,6 +46,9 @@ class Kept:
                 raise
             log.exception("%s could not be read again; what was read before is used for now", name)
             value = kept[1]
+        finally:
+            with self._lock:
+                self._reading.discard(name)
         with self._lock:
             if self._changes.get(name, 0) == changes:
                 self._values[name] = (now, value)
