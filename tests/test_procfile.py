@@ -97,6 +97,17 @@ def test_a_whole_scenario_over_real_gunicorn(web: tuple[str, dict[str, str]]) ->
     assert "Your old employer needs to mark you as a leaver first." in heard
     assert "N H S mail Helpdesk is on oh three three three, two oh oh, one one three three" in heard
     assert "Error:" not in heard
+    # Its counts, written behind the call by the worker's own thread (ivr/store/counts.py), within seconds.
+    database = env["DATABASE_URL"].removeprefix("sqlite:///")
+
+    def counted() -> set[tuple[str, str]]:
+        with sqlite3.connect(database) as connection:
+            return set(connection.execute("SELECT kind, detail FROM milestones"))
+
+    deadline = time.monotonic() + 10
+    while ("scenario_reached", "3") not in counted() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert {("call_started", ""), ("scenario_reached", "3"), ("text_queued", "scenario_3")} <= counted()
 
 
 def test_requests_without_a_signature_are_refused(web: tuple[str, dict[str, str]]) -> None:
