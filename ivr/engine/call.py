@@ -7,6 +7,7 @@ here and written in `flow.py`: the concerns can then use them without importing 
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from typing import Literal
@@ -96,11 +97,12 @@ class Call(ABC):
         values = speech.Placeholders(content.keys.step_keys(), content.meta.helpdesk_number, ods=state.ods,
                                      mailbox=state.mailbox_address(), ticket=state.ticket)  # fmt: skip
         # The content checks allow these only where they are known; empty beats a crash on a call.
+        contact = functools.cache(lambda: association_values(content, self.association))  # both names, once
         values.makers |= {
             "mobile": lambda: speech.mobile_grouped(national_digits(state.mobile)) if state.mobile else "",
             "mobile_end": lambda: speech.characters(state.home_mobile[-3:]) if state.home_mobile else "",
-            "association": lambda: association_values(content, self.association)["association"],
-            "association_contact": lambda: association_values(content, self.association)["association_contact"],
+            "association": lambda: contact()["association"],
+            "association_contact": lambda: contact()["association_contact"],
             "callback": lambda: speech.mobile_grouped(national_digits(state.callback)) if state.callback else "",
             "reason": lambda: reason_words(content, state.reason) if state.reason else "",
             "candidate": lambda: (speech.nato(state.candidates[0], phrases.nato_letter, phrases.nato_digit)

@@ -9,7 +9,6 @@ goes wrong, the caller hears an apology and the helpdesk number. Every other req
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -18,14 +17,13 @@ from werkzeug.wrappers import Request
 
 from ivr.engine.turn import Silence
 from ivr.phone_line import form as caller_form
-from ivr.phone_line.twilio_request import FORM, call_sid, parameters, signed
+from ivr.phone_line.twilio_request import call_sid, log_failure, parameters
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from ivr.phone_line.web import PhoneLine
 
-log = logging.getLogger("ivr.phone_line.web")
 PREFIX = "/voice/turn/"
 # What a turn answers with: the status line, the headers and the body, as WSGI wants them.
 Answer = tuple[str, list[tuple[str, str]], bytes]
@@ -53,7 +51,7 @@ class FastTurns:
         line = self.line
         line.deadline.begin_request()  # one deadline for the whole request, as Flask's hook gives the others
         try:
-            if line.validate_signature and not signed(request, line.signatures, line.public_base_url):
+            if line.refuses(request):
                 return "403 FORBIDDEN", [("Content-Type", "text/plain"), ("Content-Length", "0")], b""
             form = parameters(request)
             given = Silence() if silent else caller_form.caller_input(form)
@@ -62,9 +60,7 @@ class FastTurns:
             refusal = error.get_response(environ)
             return refusal.status, refusal.headers.to_wsgi_list(), refusal.get_data()
         except Exception:
-            form = environ.get(FORM) or {}  # as far as it was parsed: the failure may have been the parsing
-            log.exception("webhook %s failed for call %s", caller_form.logged(request.path),
-                          caller_form.logged(form.get("CallSid")))  # fmt: skip
+            log_failure(request)
             body = line.calls.trouble()
         finally:
             line.deadline.end_request()

@@ -56,6 +56,14 @@ def signed(request: Request, signatures: Signatures, base: str | None) -> bool:
     return valid
 
 
+def log_failure(request: Request) -> None:
+    """Log the exception a webhook failed with, naming its call as far as its form was parsed: the failure
+    may have been the parsing itself, so it is not parsed again here."""
+    form = request.environ.get(FORM) or {}
+    log.exception("webhook %s failed for call %s", caller_form.logged(request.path),
+                  caller_form.logged(form.get("CallSid")))  # fmt: skip
+
+
 def public_url(request: Request, base: str | None) -> str:
     """The URL Twilio signed: the public address it called, with the path and query as sent.
 

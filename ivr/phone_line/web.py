@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request
 
 from ivr.content.model import Content
 from ivr.homes.directory import Association, Directory
@@ -31,7 +32,7 @@ from ivr.phone_line.calls import Calls, LineConfig
 from ivr.phone_line.fast_turns import FastTurns
 from ivr.phone_line.signature import Signatures
 from ivr.phone_line.tokens import Sealer, derive_key
-from ivr.phone_line.twilio_request import call_sid, parameters, signed
+from ivr.phone_line.twilio_request import call_sid, log_failure, parameters, signed
 from ivr.settings import ConfigurationError, Settings
 from ivr.store.counts import Counts
 from ivr.store.database import Store, StoreError
@@ -93,6 +94,10 @@ class PhoneLine:
             validate_signature=settings.validate_signature,
             public_base_url=settings.public_base_url,
         )
+
+    def refuses(self, request: Request) -> bool:
+        """Whether this request is refused: the signature is checked, and Twilio did not sign it."""
+        return self.validate_signature and not signed(request, self.signatures, self.public_base_url)
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
@@ -177,8 +182,7 @@ def signature_refusal() -> Response | None:
     """A 403 for a request Twilio did not sign; None when it did (checked once a request)."""
     if g.get("twilio_signed"):
         return None
-    line = current_line()
-    if line.validate_signature and not signed(request, line.signatures, line.public_base_url):
+    if current_line().refuses(request):
         return Response(status=403)
     g.twilio_signed = True
     return None
@@ -192,8 +196,7 @@ def always_twiml(view: Callable[..., Response]) -> Callable[..., Response]:
         try:
             return view(*args, **kwargs)
         except Exception:
-            log.exception("webhook %s failed for call %s", caller_form.logged(request.path),
-                          caller_form.logged(twilio_form().get("CallSid")))  # fmt: skip
+            log_failure(request)
             return _twiml(current_line().calls.trouble())
 
     return safe
