@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,41 +53,40 @@ def test_a_failed_read_keeps_what_was_read_before_and_tries_again_later() -> Non
         kept.get("y", read)
 
 
-def test_while_one_thread_reads_again_the_others_use_the_copy() -> None:
-    """When the copy grows old, one request reads it again; the rest do not all read at once."""
-    kept, reading, done = Kept(seconds=0.05), threading.Event(), threading.Event()
-    assert kept.get("x", lambda: "old") == "old"
-    time.sleep(0.06)
+@contextmanager
+def read_on_another_thread(kept: Kept, value: str) -> Iterator[None]:
+    """Another thread reads "x" again, and its read is under way until the block ends; then it gives `value`."""
+    reading, finish = threading.Event(), threading.Event()
 
     def slow_read() -> str:
         reading.set()
-        done.wait(5)
-        return "new"
+        finish.wait(5)
+        return value
 
     thread = threading.Thread(target=lambda: kept.get("x", slow_read))
     thread.start()
     reading.wait(5)
-    assert kept.get("x", lambda: "a second read") == "old"
-    done.set()
-    thread.join()
+    try:
+        yield
+    finally:
+        finish.set()
+        thread.join()
+
+
+def test_while_one_thread_reads_again_the_others_use_the_copy() -> None:
+    """When the copy grows old, one request reads it again; the rest do not all read at once."""
+    kept = Kept(seconds=0.05)
+    assert kept.get("x", lambda: "old") == "old"
+    time.sleep(0.06)
+    with read_on_another_thread(kept, "new"):
+        assert kept.get("x", lambda: "a second read") == "old"
     assert kept.get("x", lambda: "a second read") == "new"
 
 
 def test_a_read_begun_before_a_change_is_not_kept() -> None:
     kept = Kept(seconds=60)
-    reading, changed = threading.Event(), threading.Event()
-
-    def slow_read() -> str:
-        reading.set()
-        changed.wait(5)
-        return "before the change"
-
-    thread = threading.Thread(target=lambda: kept.get("x", slow_read))
-    thread.start()
-    reading.wait(5)
-    kept.forget("x")  # this process changed it while the read was under way
-    changed.set()
-    thread.join()
+    with read_on_another_thread(kept, "before the change"):
+        kept.forget("x")  # this process changed it while the read was under way
     assert kept.get("x", lambda: "after the change") == "after the change"
 
 
